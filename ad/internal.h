@@ -1,0 +1,85 @@
+/* internal.h - ad__* names shared inside the library; never installed. */
+#ifndef AD_INTERNAL_H
+#define AD_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ad/ad.h"
+
+/* ---- allocation (alloc.c) ---- */
+void *ad__alloc(const ad_allocator *a, size_t nsize);
+void *ad__realloc(const ad_allocator *a, void *p, size_t osize, size_t nsize);
+void ad__free(const ad_allocator *a, void *p, size_t osize);
+/* a * b into *out; false on overflow. */
+bool ad__mul_size(size_t a, size_t b, size_t *out);
+
+/* ---- arena (arena.c): chunks handed out in order, rewound on reset ---- */
+typedef struct ad__chunk ad__chunk;
+typedef struct ad__arena {
+    ad__chunk *head, *cur; /* cur: the chunk allocations come from now */
+    size_t chunk_bytes;    /* default chunk size                       */
+    size_t held;           /* bytes of all chunks                      */
+} ad__arena;
+
+void ad__arena_init(ad__arena *ar, size_t chunk_bytes);
+/* n doubles, 8-byte aligned, uninitialized; NULL on out of memory. */
+double *ad__arena_doubles(ad__arena *ar, const ad_allocator *a, size_t n);
+void ad__arena_rewind(ad__arena *ar);
+void ad__arena_release(ad__arena *ar, const ad_allocator *a);
+
+/* ---- tape (tape.c) ---- */
+enum { AD__LEAF_INPUT, AD__LEAF_CONST, AD__LEAF_PARAM, AD__NODE_OP };
+
+typedef struct ad__node {
+    const ad_op *op;            /* NULL for leaves                         */
+    ad_param *param;            /* the bound parameter of a param leaf     */
+    double *val;                /* count values                            */
+    double *grad;               /* count values, allocated by backward     */
+    size_t count;
+    ad_shape shape;
+    uint32_t in[AD_MAX_ARITY];  /* input node indices, all < own index     */
+    double attr[AD_MAX_ATTR];
+    uint8_t n_in, kind, needs_grad;
+} ad__node;
+
+struct ad_tape {
+    ad_allocator alloc;
+    ad__arena arena;
+    ad__node *nodes;
+    size_t n_nodes, cap_nodes;
+    uint32_t id, gen;           /* a handle names both                     */
+    double relu_at_zero;
+    ad_status status;           /* first error, sticky                     */
+    char msg[512];
+    bool is_static;             /* the in-error tape ad_tape_new returns on failure */
+};
+
+struct ad_param {
+    ad_allocator alloc;
+    ad_shape shape;
+    size_t count;
+    double *data, *grad;        /* one block of 2*count doubles            */
+};
+
+/* Records the first error on t with a formatted message; later errors are
+ * ignored. Out of memory copies a static message and allocates nothing.
+ * Every failure passes here: a good breakpoint. @return status. */
+ad_status ad__fail(ad_tape *t, ad_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* The node a handle names, or NULL after recording why on the tape. */
+ad__node *ad__resolve(ad_tape *t, ad_var v, const char *fn);
+/* Fills the kernel arguments of an op node. */
+void ad__node_args(const ad_tape *t, const ad__node *n, ad_op_args *a);
+/* Handle for node i of the current generation. */
+ad_var ad__var_of(const ad_tape *t, size_t i);
+
+/* ---- registry (ops/registry.c) ---- */
+bool ad__op_is_builtin(const ad_op *op);
+
+#endif

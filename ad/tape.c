@@ -1,0 +1,361 @@
+/* tape.c - creating, resetting and freeing tapes; handles; recording nodes. */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include "internal.h"
+
+static atomic_uint next_tape_id = 1;
+
+/* Returned when a tape cannot be created: every call on it is a no-op. */
+static ad_tape nomem_tape = {
+    .status = AD_ENOMEM,
+    .msg = "ad_tape_new: out of memory",
+    .is_static = true,
+};
+static ad_tape badopts_tape = {
+    .status = AD_EINVAL,
+    .msg = "ad_tape_new: relu_at_zero must be in [0, 1]",
+    .is_static = true,
+};
+
+ad_tape_opts ad_tape_opts_default(void)
+{
+    return (ad_tape_opts){.alloc = {NULL, NULL}, .chunk_bytes = 64 * 1024, .relu_at_zero = 0.0};
+}
+
+static bool valid_kink_grad(double g)
+{
+    return g >= 0.0 && g <= 1.0; /* false for NaN */
+}
+
+ad_tape *ad_tape_new(const ad_tape_opts *opts)
+{
+    ad_tape_opts o = opts ? *opts : ad_tape_opts_default();
+    if (!valid_kink_grad(o.relu_at_zero))
+        return &badopts_tape;
+    ad_tape *t = ad__alloc(&o.alloc, sizeof *t);
+    if (!t)
+        return &nomem_tape;
+    memset(t, 0, sizeof *t);
+    t->alloc = o.alloc;
+    ad__arena_init(&t->arena, o.chunk_bytes);
+    t->id = atomic_fetch_add(&next_tape_id, 1);
+    if (t->id == 0) /* wrapped: 0 is reserved for the nil variable */
+        t->id = atomic_fetch_add(&next_tape_id, 1);
+    t->gen = 1;
+    t->relu_at_zero = o.relu_at_zero;
+    return t;
+}
+
+void ad_tape_free(ad_tape *t)
+{
+    if (!t || t->is_static)
+        return;
+    ad_allocator a = t->alloc;
+    ad__arena_release(&t->arena, &a);
+    ad__free(&a, t->nodes, t->cap_nodes * sizeof *t->nodes);
+    ad__free(&a, t, sizeof *t);
+}
+
+void ad_tape_reset(ad_tape *t)
+{
+    if (!t || t->is_static)
+        return;
+    ad__arena_rewind(&t->arena);
+    t->n_nodes = 0;
+    t->gen++;
+    if (t->gen == 0)
+        t->gen = 1;
+    t->status = AD_OK;
+    t->msg[0] = '\0';
+}
+
+ad_status ad_tape_set_relu_at_zero(ad_tape *t, double g)
+{
+    if (!t)
+        return AD_EINVAL;
+    if (!valid_kink_grad(g))
+        return ad__fail(t, AD_EINVAL,
+                        "ad_tape_set_relu_at_zero: gradient at 0 must be in [0, 1], got %g", g);
+    if (t->is_static)
+        return t->status;
+    t->relu_at_zero = g;
+    return AD_OK;
+}
+
+double ad_tape_relu_at_zero(const ad_tape *t)
+{
+    return t ? t->relu_at_zero : 0.0;
+}
+
+size_t ad_tape_size(const ad_tape *t)
+{
+    return t ? t->n_nodes : 0;
+}
+
+size_t ad_tape_bytes(const ad_tape *t)
+{
+    return t ? t->arena.held + t->cap_nodes * sizeof *t->nodes : 0;
+}
+
+ad_var ad__var_of(const ad_tape *t, size_t i)
+{
+    return (ad_var){(uint32_t)i, t->id, t->gen};
+}
+
+bool ad_var_is_nil(ad_var v)
+{
+    return v.tape == 0;
+}
+
+ad__node *ad__resolve(ad_tape *t, ad_var v, const char *fn)
+{
+    if (v.tape == 0) {
+        ad__fail(t, AD_EHANDLE, "%s: the nil variable was passed (a failed builder's result?)", fn);
+        return NULL;
+    }
+    if (v.tape != t->id) {
+        ad__fail(t, AD_EHANDLE, "%s: variable %u belongs to another tape (tape %u, this is tape %u)",
+                 fn, v.index, v.tape, t->id);
+        return NULL;
+    }
+    if (v.gen != t->gen) {
+        ad__fail(t, AD_EHANDLE,
+                 "%s: stale variable %u from before ad_tape_reset (generation %u, tape is at %u)",
+                 fn, v.index, v.gen, t->gen);
+        return NULL;
+    }
+    if (v.index >= t->n_nodes) {
+        ad__fail(t, AD_EHANDLE, "%s: variable %u is past the tape's end (%zu nodes)", fn, v.index,
+                 t->n_nodes);
+        return NULL;
+    }
+    return &t->nodes[v.index];
+}
+
+/* A read-only lookup that records nothing (for the const accessors). */
+static const ad__node *peek(const ad_tape *t, ad_var v)
+{
+    if (!t || v.tape == 0 || v.tape != t->id || v.gen != t->gen || v.index >= t->n_nodes)
+        return NULL;
+    return &t->nodes[v.index];
+}
+
+const double *ad_value(const ad_tape *t, ad_var v)
+{
+    const ad__node *n = peek(t, v);
+    return n ? n->val : NULL;
+}
+
+double ad_value_scalar(const ad_tape *t, ad_var v)
+{
+    const ad__node *n = peek(t, v);
+    return n && n->count ? n->val[0] : NAN;
+}
+
+ad_shape ad_var_shape(const ad_tape *t, ad_var v)
+{
+    const ad__node *n = peek(t, v);
+    return n ? n->shape : AD_SCALAR;
+}
+
+const double *ad_grad(const ad_tape *t, ad_var v)
+{
+    const ad__node *n = peek(t, v);
+    return n && n->needs_grad ? n->grad : NULL;
+}
+
+/* Appends a node with room for its values; NULL (tape in error) on failure. */
+static ad__node *push_node(ad_tape *t, const char *fn, ad_shape shape)
+{
+    size_t count;
+    ad_status st = ad_shape_count(&shape, &count);
+    if (st != AD_OK) {
+        char b[96];
+        ad__fail(t, st, "%s: node %zu: shape %s: %s", fn, t->n_nodes,
+                 ad_shape_format(&shape, b, sizeof b), ad_status_str(st));
+        return NULL;
+    }
+    if (t->n_nodes >= UINT32_MAX - 1) {
+        ad__fail(t, AD_ELIMIT, "%s: the tape is full (%zu nodes)", fn, t->n_nodes);
+        return NULL;
+    }
+    if (t->n_nodes == t->cap_nodes) {
+        size_t cap = t->cap_nodes ? 2 * t->cap_nodes : 256, bytes;
+        if (!ad__mul_size(cap, sizeof *t->nodes, &bytes)) {
+            ad__fail(t, AD_ENOMEM, NULL);
+            return NULL;
+        }
+        ad__node *nodes = ad__realloc(&t->alloc, t->nodes, t->cap_nodes * sizeof *t->nodes, bytes);
+        if (!nodes) {
+            ad__fail(t, AD_ENOMEM, NULL);
+            return NULL;
+        }
+        t->nodes = nodes;
+        t->cap_nodes = cap;
+    }
+    double *val = ad__arena_doubles(&t->arena, &t->alloc, count);
+    if (!val) {
+        ad__fail(t, AD_ENOMEM, NULL);
+        return NULL;
+    }
+    ad__node *n = &t->nodes[t->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->val = val;
+    n->count = count;
+    n->shape = shape;
+    return n;
+}
+
+static ad_var record_leaf(ad_tape *t, const char *fn, int kind, ad_shape shape, const double *data)
+{
+    if (!t || t->status != AD_OK)
+        return AD_NIL;
+    ad__node *n = push_node(t, fn, shape);
+    if (!n)
+        return AD_NIL;
+    if (data)
+        memcpy(n->val, data, n->count * sizeof(double));
+    else
+        memset(n->val, 0, n->count * sizeof(double));
+    n->kind = (uint8_t)kind;
+    n->needs_grad = kind != AD__LEAF_CONST;
+    return ad__var_of(t, t->n_nodes++);
+}
+
+ad_var ad_input(ad_tape *t, ad_shape shape, const double *data)
+{
+    return record_leaf(t, "ad_input", AD__LEAF_INPUT, shape, data);
+}
+
+ad_var ad_scalar(ad_tape *t, double value)
+{
+    return record_leaf(t, "ad_scalar", AD__LEAF_INPUT, AD_SCALAR, &value);
+}
+
+ad_var ad_const(ad_tape *t, ad_shape shape, const double *data)
+{
+    return record_leaf(t, "ad_const", AD__LEAF_CONST, shape, data);
+}
+
+ad_var ad_use(ad_tape *t, ad_param *p)
+{
+    if (!t || t->status != AD_OK)
+        return AD_NIL;
+    if (!p) {
+        ad__fail(t, AD_EINVAL, "ad_use: the parameter is NULL");
+        return AD_NIL;
+    }
+    ad_var v = record_leaf(t, "ad_use", AD__LEAF_PARAM, p->shape, p->data);
+    if (ad_var_is_nil(v))
+        return v;
+    t->nodes[v.index].param = p;
+    return v;
+}
+
+void ad__node_args(const ad_tape *t, const ad__node *n, ad_op_args *a)
+{
+    a->n_in = n->n_in;
+    for (unsigned i = 0; i < n->n_in; i++) {
+        const ad__node *in = &t->nodes[n->in[i]];
+        a->x[i] = in->val;
+        a->xs[i] = in->shape;
+    }
+    a->y = n->val;
+    a->ys = n->shape;
+    a->attr = n->attr;
+    a->kink_grad = t->relu_at_zero;
+}
+
+/* Fills attributes with defaults and checks them; false after recording why. */
+static bool take_attrs(ad_tape *t, const ad_op *op, const double *attr, unsigned n_attr,
+                       double out[AD_MAX_ATTR])
+{
+    if (n_attr > op->n_attr) {
+        ad__fail(t, AD_EINVAL, "ad_%s: node %zu: %u attributes given, the op takes at most %u",
+                 op->name, t->n_nodes, n_attr, op->n_attr);
+        return false;
+    }
+    if (n_attr && !attr) {
+        ad__fail(t, AD_EINVAL, "ad_%s: node %zu: attribute array is NULL", op->name, t->n_nodes);
+        return false;
+    }
+    for (unsigned i = 0; i < AD_MAX_ATTR; i++)
+        out[i] = i < n_attr ? attr[i] : (i < op->n_attr && op->attr_default ? op->attr_default[i] : 0.0);
+    for (unsigned i = 0; i < op->n_attr; i++) {
+        if (!isfinite(out[i])) {
+            ad__fail(t, AD_EINVAL, "ad_%s: node %zu: attribute %s is %g; attributes must be finite",
+                     op->name, t->n_nodes, op->attr_name ? op->attr_name[i] : "?", out[i]);
+            return false;
+        }
+    }
+    char why[200] = "";
+    if (op->check_attr && op->check_attr(out, why, sizeof why) != AD_OK) {
+        ad__fail(t, AD_EINVAL, "ad_%s: node %zu: %s", op->name, t->n_nodes, why);
+        return false;
+    }
+    return true;
+}
+
+ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
+                const double *attr, unsigned n_attr)
+{
+    if (!t || t->status != AD_OK)
+        return AD_NIL;
+    if (!op || !op->forward || !op->name) {
+        ad__fail(t, AD_EINVAL, "ad_apply: node %zu: the op is NULL or has no forward", t->n_nodes);
+        return AD_NIL;
+    }
+    if (n_in != op->arity || (n_in && !in)) {
+        ad__fail(t, AD_EINVAL, "ad_%s: node %zu: %u inputs given, the op takes %u", op->name,
+                 t->n_nodes, n_in, op->arity);
+        return AD_NIL;
+    }
+    char fn[64];
+    snprintf(fn, sizeof fn, "ad_%s", op->name);
+    uint32_t idx[AD_MAX_ARITY];
+    bool needs_grad = false;
+    for (unsigned i = 0; i < n_in; i++) {
+        ad__node *x = ad__resolve(t, in[i], fn);
+        if (!x)
+            return AD_NIL;
+        idx[i] = in[i].index;
+        needs_grad |= x->needs_grad;
+    }
+    double attrs[AD_MAX_ATTR];
+    if (!take_attrs(t, op, attr, n_attr, attrs))
+        return AD_NIL;
+
+    ad_op_args a = {.n_in = n_in, .attr = attrs, .kink_grad = t->relu_at_zero};
+    for (unsigned i = 0; i < n_in; i++) {
+        a.x[i] = t->nodes[idx[i]].val;
+        a.xs[i] = t->nodes[idx[i]].shape;
+    }
+    ad_shape out = n_in ? a.xs[0] : AD_SCALAR;
+    if (op->shape) {
+        char why[200] = "";
+        ad_status st = op->shape(&a, &out, why, sizeof why);
+        if (st != AD_OK) {
+            char s0[96], s1[96] = "";
+            ad_shape_format(&a.xs[0], s0, sizeof s0);
+            if (n_in > 1)
+                ad_shape_format(&a.xs[1], s1, sizeof s1);
+            ad__fail(t, st, "ad_%s: node %zu: %s (inputs %s%s%s)", op->name, t->n_nodes, why, s0,
+                     n_in > 1 ? " and " : "", s1);
+            return AD_NIL;
+        }
+    }
+    ad__node *n = push_node(t, fn, out);
+    if (!n)
+        return AD_NIL;
+    n->op = op;
+    n->kind = AD__NODE_OP;
+    n->n_in = (uint8_t)n_in;
+    n->needs_grad = needs_grad;
+    memcpy(n->in, idx, n_in * sizeof idx[0]);
+    memcpy(n->attr, attrs, sizeof attrs);
+    a.ys = out;
+    op->forward(&a, n->val);
+    return ad__var_of(t, t->n_nodes++);
+}

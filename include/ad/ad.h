@@ -1,0 +1,13 @@
+/* ad.h - the umbrella header of adcheck: include this one. */
+#ifndef AD_AD_H
+#define AD_AD_H
+
+#include "export.h"
+#include "status.h"
+#include "alloc.h"
+#include "shape.h"
+#include "op.h"
+#include "tape.h"
+#include "ops.h"
+
+#endif
