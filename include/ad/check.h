@@ -1,0 +1,176 @@
+/* check.h - gradient verification: finite differences, the MPFR replay,
+ * kink-aware verdicts, the dot-product test, whole-domain op sweeps. */
+#ifndef AD_CHECK_H
+#define AD_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "export.h"
+#include "status.h"
+#include "op.h"
+#include "tape.h"
+
+/* ---- checking one program: ad_check_grad ---- */
+
+/* Settings: start from ad_check_opts_default() (or AD_CHECK_DEFAULTS). */
+typedef struct ad_check_opts {
+    bool fd;               /* witness 1: finite differences in double           */
+    bool mpfr;             /* witness 2: the MPFR replay (kinks use it too)     */
+    bool dot;              /* witness 4: forward vs reverse dot-product test    */
+    bool fast;             /* random directions instead of every coordinate     */
+    size_t fast_above;     /* fast mode by itself above this many coordinates (0: never) */
+    unsigned n_directions; /* directions in fast mode                           */
+    uint64_t seed;         /* for directions and dot-product vectors            */
+    unsigned prec;         /* MPFR bits, 64..4096                               */
+    double rtol, atol;     /* 0: derived from the FD error estimate             */
+    double max_ulps;       /* MPFR verdict: engine within this many ulps (0: default) */
+} ad_check_opts;
+
+#define AD_CHECK_DEFAULTS                                                                  \
+    ((ad_check_opts){.fd = true, .mpfr = true, .dot = true, .fast = false,                 \
+                     .fast_above = 64, .n_directions = 4, .seed = 1, .prec = 256,          \
+                     .rtol = 0, .atol = 0, .max_ulps = 0})
+
+/** @return the default check settings (the same as AD_CHECK_DEFAULTS). */
+AD_API ad_check_opts ad_check_opts_default(void);
+
+/* The verdict on one coordinate (or one direction in fast mode). */
+typedef enum ad_coord_class {
+    AD_COORD_OK,            /* engine agrees with every witness                    */
+    AD_COORD_MISMATCH,      /* engine disagrees beyond the tolerance               */
+    AD_COORD_KINK_OK,       /* on or across a kink: inside the one-sided hull      */
+    AD_COORD_KINK_BAD,      /* on or across a kink: outside the hull, or not the declared choice */
+    AD_COORD_NAN_MISMATCH,  /* one of engine and reference is NaN/inf, the other not */
+    AD_COORD_SKIPPED,       /* not checked (x + h == x, non-finite input, ...)     */
+} ad_coord_class;
+
+/* A kink met by a coordinate: which node sat on or crossed it. */
+typedef struct ad_check_kink {
+    const char *op;         /* op name                                   */
+    size_t node;            /* index of the node on the tape             */
+    size_t element;         /* element of that node's output             */
+    double left, right;     /* one-sided derivatives of the loss along this coordinate (MPFR) */
+    bool exactly_on;        /* the input sat on the kink (not only crossed it within a step) */
+} ad_check_kink;
+
+typedef struct ad_check_coord {
+    size_t node;            /* the leaf (input or parameter binding) on the tape */
+    size_t element;         /* element within that leaf                           */
+    double x;               /* the input's value                                  */
+    double engine;          /* reverse-mode gradient                              */
+    double fd, fd_err;      /* central difference and its error estimate (NAN: not run) */
+    double ref;             /* MPFR reference rounded to double (NAN: not run)    */
+    char ref_str[48];       /* the reference with >= 20 significant digits        */
+    double ulps, rel;       /* engine vs reference                                */
+    ad_coord_class cls;
+    bool has_kink;
+    ad_check_kink kink;
+} ad_check_coord;
+
+typedef struct ad_check_witness {
+    bool ran, pass;
+    double max_error;       /* fd: relative; mpfr: ulps; dot: relative      */
+} ad_check_witness;
+
+typedef struct ad_check_report {
+    bool pass;                          /* every witness that ran passed     */
+    ad_check_witness fd, mpfr, dot;
+    bool ref_confirmed;                 /* the MPFR reference agreed with a run at higher precision */
+    bool fast;                          /* directions, not coordinates       */
+    size_t n_coords, n_checked, n_kinks, n_skipped;
+    bool vacuous;                       /* the check proved nothing          */
+    char vacuity[160];                  /* why, when vacuous                 */
+    ad_check_coord *coords;             /* n_coords entries, worst first     */
+    ad_allocator alloc;                 /* what coords came from             */
+} ad_check_report;
+
+/**
+ * Checks the reverse-mode gradient of loss with respect to every input
+ * (ad_input, ad_scalar) and parameter binding (ad_use) recorded before it.
+ * Runs backward itself; the tape's values are left as they were.
+ * @param t     a tape holding the recorded program
+ * @param loss  a scalar variable of t
+ * @param opts  settings, or NULL for the defaults
+ * @param r     receives the report; free it with ad_check_report_free
+ * @return AD_OK when the check ran (read r->pass for the verdict); the tape's
+ *         sticky error; AD_EINVAL, AD_ENOTSCALAR, AD_EHANDLE, AD_ENOMEM.
+ */
+AD_API ad_status ad_check_grad(ad_tape *t, ad_var loss, const ad_check_opts *opts,
+                               ad_check_report *r);
+
+/** Frees what a report holds (NULL is fine); the struct itself is the caller's. */
+AD_API void ad_check_report_free(ad_check_report *r);
+
+/** Prints a report as text (worst coordinate first). @return AD_OK or AD_EIO. */
+AD_API ad_status ad_check_report_print(const ad_check_report *r, FILE *f);
+
+/** Prints a report as one JSON object. @return AD_OK or AD_EIO. */
+AD_API ad_status ad_check_report_json(const ad_check_report *r, FILE *f);
+
+/**
+ * Forward mode: the directional derivative of out along a tangent for every
+ * leaf, by each op's jvp, in one forward sweep.
+ * @param dir  for leaf node i (in tape order, inputs and parameter bindings),
+ *             dir[i] points at count(shape) doubles, or NULL for a zero tangent;
+ *             n_dir must equal the number of nodes recorded before out + 1
+ * @param dy   receives count(shape of out) doubles
+ * @return AD_OK, AD_EUNSUPPORTED (an op without jvp, named in the message), ...
+ */
+AD_API ad_status ad_jvp(ad_tape *t, ad_var out, const double *const *dir, size_t n_dir,
+                        double *dy);
+
+/* ---- verifying every backward pass ---- */
+
+typedef enum ad_verify_mode {
+    AD_VERIFY_OFF,
+    AD_VERIFY_FD,
+    AD_VERIFY_MPFR,
+    AD_VERIFY_ALL,
+} ad_verify_mode;
+
+/**
+ * Makes every ad_backward on t run the checker; a wrong gradient makes
+ * ad_backward return AD_ECHECK with the report's worst line as the message.
+ * The environment variable AD_VERIFY=off|fd|mpfr|all sets the default of new tapes.
+ */
+AD_API ad_status ad_tape_set_verify(ad_tape *t, ad_verify_mode mode);
+
+/* ---- sweeping one op over its domain: ad_op_verify ---- */
+
+typedef struct ad_verify_opts {
+    size_t samples;         /* seeded samples, log-uniform in magnitude over the domain */
+    uint64_t seed;
+    unsigned prec;          /* MPFR bits                                        */
+    bool special_points;    /* +-0, subnormals, DBL_MIN, +-1, kinks +-1 ulp, edges, overflow, inf, NaN */
+} ad_verify_opts;
+
+#define AD_VERIFY_DEFAULTS ((ad_verify_opts){.samples = 200, .seed = 1, .prec = 256, .special_points = true})
+
+/** @return the default sweep settings (the same as AD_VERIFY_DEFAULTS). */
+AD_API ad_verify_opts ad_verify_opts_default(void);
+
+/* Where a worst case happened. */
+typedef struct ad_verify_worst {
+    double ulps;                   /* error in ulps against MPFR          */
+    double x[AD_MAX_ARITY];        /* first element of each input there   */
+} ad_verify_worst;
+
+typedef struct ad_op_report {
+    const char *op;
+    bool pass;
+    bool fd_only;                  /* the op has no reference: FD only   */
+    size_t samples, kinks_checked, failures;
+    ad_verify_worst fwd, bwd, jvp;
+    char first_failure[256];       /* explains itself: input, expected, got, ulps */
+} ad_op_report;
+
+/**
+ * Verifies one op (built-in or custom) across its domain against MPFR:
+ * forward, backward (a VJP with a random cotangent), tangent, kink choices.
+ * @return AD_OK when the sweep ran (read r->pass); AD_EINVAL for NULL arguments.
+ */
+AD_API ad_status ad_op_verify(const ad_op *op, const ad_verify_opts *opts, ad_op_report *r);
+
+#endif
