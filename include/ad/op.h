@@ -63,6 +63,9 @@ typedef struct ad_op {
     const char *const *attr_name;  /* n_attr names                  */
     const double *attr_default;    /* n_attr defaults               */
     uint32_t flags;
+    uint32_t int_inputs; /* bitmask: inputs holding integers (class indices): no
+                            gradient flows to them; verification samples them as
+                            integers in their domain box                       */
 
     /* Output shape from input shapes and attributes. NULL: same as input 0.
      * On failure writes a reason into why and returns AD_ESHAPE or AD_EINVAL. */
