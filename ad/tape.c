@@ -48,10 +48,19 @@ ad_tape *ad_tape_new(const ad_tape_opts *opts)
     return t;
 }
 
+/* Drops the references the recorded parameter bindings hold. */
+static void unbind_params(ad_tape *t)
+{
+    for (size_t i = 0; i < t->n_nodes; i++)
+        if (t->nodes[i].kind == AD__LEAF_PARAM)
+            ad__param_release(t->nodes[i].param);
+}
+
 void ad_tape_free(ad_tape *t)
 {
     if (!t || t->is_static)
         return;
+    unbind_params(t);
     ad_allocator a = t->alloc;
     ad__arena_release(&t->arena, &a);
     ad__free(&a, t->nodes, t->cap_nodes * sizeof *t->nodes);
@@ -62,6 +71,7 @@ void ad_tape_reset(ad_tape *t)
 {
     if (!t || t->is_static)
         return;
+    unbind_params(t);
     ad__arena_rewind(&t->arena);
     t->n_nodes = 0;
     t->gen++;
@@ -251,6 +261,7 @@ ad_var ad_use(ad_tape *t, ad_param *p)
     if (ad_var_is_nil(v))
         return v;
     t->nodes[v.index].param = p;
+    ad__param_retain(p);
     return v;
 }
 
