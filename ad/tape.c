@@ -177,18 +177,19 @@ const double *ad_grad(const ad_tape *t, ad_var v)
 }
 
 /* Appends a node with room for its values; NULL (tape in error) on failure. */
-static ad__node *push_node(ad_tape *t, const char *fn, ad_shape shape)
+/* fn is "ad_input" and the like; for an op node, prefix "ad_" and fn the op's name. */
+static ad__node *push_node(ad_tape *t, const char *prefix, const char *fn, ad_shape shape)
 {
     size_t count;
     ad_status st = ad_shape_count(&shape, &count);
     if (st != AD_OK) {
         char b[96];
-        ad__fail(t, st, "%s: node %zu: shape %s: %s", fn, t->n_nodes,
+        ad__fail(t, st, "%s%s: node %zu: shape %s: %s", prefix, fn, t->n_nodes,
                  ad_shape_format(&shape, b, sizeof b), ad_status_str(st));
         return NULL;
     }
     if (t->n_nodes >= UINT32_MAX - 1) {
-        ad__fail(t, AD_ELIMIT, "%s: the tape is full (%zu nodes)", fn, t->n_nodes);
+        ad__fail(t, AD_ELIMIT, "%s%s: the tape is full (%zu nodes)", prefix, fn, t->n_nodes);
         return NULL;
     }
     if (t->n_nodes == t->cap_nodes) {
@@ -222,7 +223,7 @@ static ad_var record_leaf(ad_tape *t, const char *fn, int kind, ad_shape shape, 
 {
     if (!t || t->status != AD_OK)
         return AD_NIL;
-    ad__node *n = push_node(t, fn, shape);
+    ad__node *n = push_node(t, "", fn, shape);
     if (!n)
         return AD_NIL;
     if (data)
@@ -323,14 +324,17 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
                  t->n_nodes, n_in, op->arity);
         return AD_NIL;
     }
-    char fn[64];
-    snprintf(fn, sizeof fn, "ad_%s", op->name);
     uint32_t idx[AD_MAX_ARITY];
     bool needs_grad = false;
     for (unsigned i = 0; i < n_in; i++) {
-        ad__node *x = ad__resolve(t, in[i], fn);
-        if (!x)
+        const ad__node *x = peek(t, in[i]);
+        if (!x) {
+            /* the builder's name is formatted only when there is an error to report */
+            char fn[64];
+            snprintf(fn, sizeof fn, "ad_%s", op->name);
+            ad__resolve(t, in[i], fn);
             return AD_NIL;
+        }
         idx[i] = in[i].index;
         needs_grad |= x->needs_grad;
     }
@@ -357,7 +361,7 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
             return AD_NIL;
         }
     }
-    ad__node *n = push_node(t, fn, out);
+    ad__node *n = push_node(t, "ad_", op->name, out);
     if (!n)
         return AD_NIL;
     n->op = op;
