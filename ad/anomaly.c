@@ -80,6 +80,15 @@ static size_t count_of(const ad_shape *s)
     return n;
 }
 
+static const char *label_of(const ad__node *n, char *buf, size_t len)
+{
+    if (n->label)
+        snprintf(buf, len, " ('%s')", n->label);
+    else
+        buf[0] = '\0';
+    return buf;
+}
+
 /* Appends "x0[3] = 1e+308, x1[0] = 10" (elementwise ops: the elements that
  * made output element i) or, for other ops, each input's shape, its largest
  * |value| and where, and its first non-finite element if it has one. */
@@ -90,10 +99,13 @@ static void describe_inputs(const ad_tape *t, const ad__node *n, size_t i, char 
     for (unsigned k = 0; k < n->n_in && used < len; k++) {
         const ad__node *x = &t->nodes[n->in[k]];
         const char *sep = k ? ", " : "";
+        char xl[LABEL_MAX + 8];
+        label_of(x, xl, sizeof xl);
         int w;
         if (n->op->flags & AD_OP_ELEMENTWISE) {
             size_t j = bcast_index(&n->shape, &x->shape, i);
-            w = snprintf(buf + used, len - used, "%sx%u[%zu] = %.17g", sep, k, j, x->val[j]);
+            w = snprintf(buf + used, len - used, "%sx%u[%zu]%s = %.17g", sep, k, j, xl,
+                         x->val[j]);
         } else {
             char s[96];
             size_t c = count_of(&x->shape), at = 0, bad = c;
@@ -106,25 +118,16 @@ static void describe_inputs(const ad_tape *t, const ad__node *n, size_t i, char 
             }
             ad_shape_format(&x->shape, s, sizeof s);
             if (bad < c)
-                w = snprintf(buf + used, len - used, "%sx%u %s has x%u[%zu] = %g", sep, k, s, k, bad,
-                             x->val[bad]);
+                w = snprintf(buf + used, len - used, "%sx%u%s %s has x%u[%zu] = %g", sep, k, xl, s,
+                             k, bad, x->val[bad]);
             else
-                w = snprintf(buf + used, len - used, "%sx%u %s max |x| = %.17g at %zu", sep, k, s,
-                             big, at);
+                w = snprintf(buf + used, len - used, "%sx%u%s %s max |x| = %.17g at %zu", sep, k, xl,
+                             s, big, at);
         }
         if (w < 0)
             return;
         used += (size_t)w;
     }
-}
-
-static const char *label_of(const ad__node *n, char *buf, size_t len)
-{
-    if (n->label)
-        snprintf(buf, len, " ('%s')", n->label);
-    else
-        buf[0] = '\0';
-    return buf;
 }
 
 static size_t first_nonfinite(const double *x, size_t n)
