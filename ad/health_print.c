@@ -73,8 +73,9 @@ ad_status ad_health_print_text(const ad_health_report *r, FILE *f)
 {
     if (!r || !f)
         return AD_EINVAL;
-    fprintf(f, "%-10s %8s %12s %12s %10s  %s\n", "param", "count", "grad norm", "max |g|",
-            "ratio", "flags");
+    if (r->n_params)
+        fprintf(f, "%-10s %8s %12s %12s %10s  %s\n", "param", "count", "grad norm", "max |g|",
+                "ratio", "flags");
     for (size_t k = 0; k < r->n_params; k++) {
         const ad_health_param *p = &r->params[k];
         fprintf(f, "%-10s %8zu %12.4g %12.4g %10.4g  %s%s%s\n", p->name, p->count, p->norm,
@@ -83,14 +84,15 @@ ad_status ad_health_print_text(const ad_health_report *r, FILE *f)
                 p->flags & AD_HEALTH_NONFINITE ? "NONFINITE" : "");
     }
     if (r->n_units) {
-        fprintf(f, "\n%-10s %6s %8s %8s %8s\n", "activation", "node", "units", "dead", "dead %");
+        fprintf(f, "%s%-10s %6s %8s %8s %8s\n", r->n_params ? "\n" : "",
+                "activation", "node", "units", "dead", "dead %");
         for (size_t k = 0; k < r->n_units; k++) {
             const ad_health_units *u = &r->units[k];
             fprintf(f, "%-10s %6zu %8zu %8zu %7.1f%%%s\n", u->label[0] ? u->label : "relu", u->node,
                     u->units, u->dead, 100.0 * u->dead_fraction, u->flagged ? "  DEAD" : "");
         }
     }
-    fprintf(f, "\nfirst/last gradient norm %.4g: %s%s%s%s%s\n", r->growth,
+    fprintf(f, "\nfirst/last gradient norm %.4g; verdict: %s%s%s%s%s\n", r->growth,
             r->exploding ? "exploding " : "", r->vanishing ? "vanishing " : "",
             r->nonfinite ? "non-finite " : "", r->dead ? "dead units " : "",
             r->exploding || r->vanishing || r->nonfinite || r->dead ? "" : "healthy");
