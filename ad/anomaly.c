@@ -54,6 +54,12 @@ const char *ad_var_get_label(const ad_tape *t, ad_var v)
     return l ? l : "";
 }
 
+/* glibc prints a NaN with its sign bit as "-nan"; messages say "nan" either way */
+static double shown(double x)
+{
+    return isnan(x) ? NAN : x;
+}
+
 /* The flat index into input shape `in` of output element i of shape `out`
  * under NumPy broadcasting (same shapes: i itself). */
 static size_t bcast_index(const ad_shape *out, const ad_shape *in, size_t i)
@@ -105,7 +111,7 @@ static void describe_inputs(const ad_tape *t, const ad__node *n, size_t i, char 
         if (n->op->flags & AD_OP_ELEMENTWISE) {
             size_t j = bcast_index(&n->shape, &x->shape, i);
             w = snprintf(buf + used, len - used, "%sx%u[%zu]%s = %.17g", sep, k, j, xl,
-                         x->val[j]);
+                         shown(x->val[j]));
         } else {
             char s[96];
             size_t c = count_of(&x->shape), at = 0, bad = c;
@@ -119,7 +125,7 @@ static void describe_inputs(const ad_tape *t, const ad__node *n, size_t i, char 
             ad_shape_format(&x->shape, s, sizeof s);
             if (bad < c)
                 w = snprintf(buf + used, len - used, "%sx%u%s %s has x%u[%zu] = %g", sep, k, xl, s,
-                             k, bad, x->val[bad]);
+                             k, bad, shown(x->val[bad]));
             else
                 w = snprintf(buf + used, len - used, "%sx%u%s %s max |x| = %.17g at %zu", sep, k, xl,
                              s, big, at);
@@ -146,7 +152,7 @@ bool ad__anomaly_forward(ad_tape *t, const ad__node *n)
     char lab[LABEL_MAX + 8], shape[96], ins[256];
     describe_inputs(t, n, i, ins, sizeof ins);
     ad__fail(t, AD_EDOMAIN, "ad_%s: anomaly: node %zu%s forward gave %g at element %zu of %s; inputs there: %s",
-             n->op->name, t->n_nodes, label_of(n, lab, sizeof lab), n->val[i], i,
+             n->op->name, t->n_nodes, label_of(n, lab, sizeof lab), shown(n->val[i]), i,
              ad_shape_format(&n->shape, shape, sizeof shape), ins);
     return false;
 }
@@ -168,7 +174,7 @@ ad_status ad__anomaly_backward(ad_tape *t, size_t idx)
         return ad__fail(t, AD_EDOMAIN,
                         "ad_%s: anomaly: node %zu%s backward gave gradient %g for input %u (node %u%s) "
                         "at element %zu; output gradient there %.17g; inputs there: %s",
-                        n->op->name, idx, label_of(n, lab, sizeof lab), x->grad[j], k, n->in[k],
+                        n->op->name, idx, label_of(n, lab, sizeof lab), shown(x->grad[j]), k, n->in[k],
                         label_of(x, xlab, sizeof xlab), j, n->grad[i], ins);
     }
     return AD_OK;
