@@ -171,7 +171,7 @@ static void sgd_update(const ad_optim *o, size_t k)
     for (size_t i = 0; i < p->count; i++) {
         double g = p->grad[i] + wd * p->data[i];
         if (b) {
-            b[i] = o->steps == 1 ? g : mu * b[i] + g; /* the first step starts the buffer at g */
+            b[i] = mu * b[i] + g; /* from a zero buffer: PyTorch's "b = g" on step 1 */
             g = o->o.nesterov ? g + mu * b[i] : b[i];
         }
         p->data[i] -= lr * g;

@@ -39,7 +39,9 @@ static void assert_uniform(const ad_param *p, double a)
     double mean, var, lo, hi, n = (double)ad_param_count(p), v = a * a / 3;
     moments(p, &mean, &var, &lo, &hi);
     assert_true(lo >= -a && hi < a);
-    assert_true(hi > 0.99 * a && lo < -0.99 * a); /* the whole range is used */
+    /* the whole range is used: P(max < a (1 - e)) = (1 - e/2)^N ~ exp(-N e / 2),
+     * so e = 40/N fails by chance with probability e^-20 */
+    assert_true(hi > a * (1 - 40 / n) && lo < -a * (1 - 40 / n));
     assert_true(fabs(mean) < 5 * sqrt(v / n));
     assert_true(fabs(var - v) < 5 * sqrt((pow(a, 4) / 5 - v * v) / n));
 }
