@@ -109,13 +109,14 @@ ad_status ad_health_check(const ad_tape *t, ad_param *const *params, const char 
             return AD_ENOMEM;
         out->n_params = n;
     }
-    static const char *const generic[] = {"param0", "param1", "param2", "param3", "param4",
-                                          "param5", "param6", "param7", "param8", "param9"};
     for (size_t k = 0; k < n; k++) {
         ad_health_param *h = &out->params[k];
         bool nonfinite;
         grad_stats(params[k], &h->norm, &h->max_abs, &nonfinite);
-        h->name = names && names[k] ? names[k] : k < 10 ? generic[k] : "param";
+        if (names && names[k])
+            snprintf(h->name, sizeof h->name, "%s", names[k]);
+        else
+            snprintf(h->name, sizeof h->name, "param%zu", k);
         h->count = params[k]->count;
         double prev = k ? out->params[k - 1].norm : 0.0;
         h->ratio = prev > 0.0 && isfinite(prev) && isfinite(h->norm) ? h->norm / prev : NAN;

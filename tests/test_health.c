@@ -54,6 +54,12 @@ static void test_health_growth_across_layers_flags_without_any_big_norm(void **s
     ad_param *ps[3] = {with_grad(1, (double[]){10}), with_grad(1, (double[]){0.1}),
                        with_grad(1, (double[]){1e-3})};
     ad_health_report r;
+    const char *names[3] = {"first", NULL, "a-name-longer-than-thirty-one-bytes"};
+    assert_int_equal(ad_health_check(NULL, ps, names, 3, NULL, &r), AD_OK);
+    assert_string_equal(r.params[0].name, "first");
+    assert_string_equal(r.params[1].name, "param1");
+    assert_string_equal(r.params[2].name, "a-name-longer-than-thirty-one-b");
+    ad_health_report_free(&r);
     assert_int_equal(ad_health_check(NULL, ps, NULL, 3, NULL, &r), AD_OK);
     assert_string_equal(r.params[2].name, "param2");
     assert_close(r.growth, 1e4, 1e-12);

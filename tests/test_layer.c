@@ -182,6 +182,30 @@ static void test_mlp_rejects_bad_inputs_and_frees_on_oom(void **state)
     }
 }
 
+static void test_penalty_is_l1_abs_plus_l2_squares_with_their_gradients(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_tape_set_relu_at_zero(t, 1.0); /* |w| at 0 must still get gradient 0 */
+    ad_var a = ad_input(t, AD_VEC(3), (double[]){-2, 0, 3});
+    ad_var b = ad_input(t, AD_SCALAR, (double[]){0.5});
+    ad_var p = ad_penalty(t, (ad_var[]){a, b}, 2, 0.1, 0.01);
+    /* 0.1 (2 + 0 + 3 + 0.5) + 0.01 (4 + 0 + 9 + 0.25) */
+    assert_int_equal(ad_backward(t, p), AD_OK);
+    assert_close(ad_value_scalar(t, p), 0.55 + 0.1325, 1e-15);
+    /* d/dw: 0.1 sign(w) + 0.02 w */
+    const double want[3] = {-0.1 - 0.04, 0.0, 0.1 + 0.06};
+    assert_all_close(ad_grad(t, a), want, 3, 1e-15);
+    assert_close(ad_grad(t, b)[0], 0.1 + 0.01, 1e-15);
+    ad_var zero = ad_penalty(t, NULL, 0, 1.0, 1.0);
+    assert_true(ad_value_scalar(t, zero) == 0.0);
+    ad_penalty(t, (ad_var[]){a}, 1, -1.0, 0.0);
+    assert_int_equal(ad_tape_status(t), AD_EINVAL);
+    assert_string_equal(ad_tape_error(t),
+                        "ad_penalty: need ws for 1 variables and finite l1, l2 >= 0 (got -1, 0)");
+    ad_tape_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_mlp_owns_named_params_and_computes_by_hand),
         cmocka_unit_test(test_mlp_auto_init_is_he_for_relu_and_xavier_for_tanh),
         cmocka_unit_test(test_mlp_rejects_bad_inputs_and_frees_on_oom),
+        cmocka_unit_test(test_penalty_is_l1_abs_plus_l2_squares_with_their_gradients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

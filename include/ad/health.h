@@ -32,7 +32,7 @@ typedef struct ad_health_opts {
 AD_API ad_health_opts ad_health_opts_default(void);
 
 typedef struct ad_health_param {
-    const char *name;      /* the caller's name, or "param<i>"                         */
+    char name[32];         /* the caller's name (truncated), or "param<i>"             */
     size_t count;
     double norm;           /* L2 norm of the gradient                                  */
     double max_abs;        /* largest |g|                                              */
@@ -68,7 +68,8 @@ typedef struct ad_health_report {
  * Reads the accumulated gradients of params (list them input layer first)
  * and, when t is given, the activations of its last recording.
  * @param t     the tape (may be NULL: no dead-unit section)
- * @param names n names, or NULL for "param0", ...; not copied (must outlive the report)
+ * @param names n names (copied, at most 31 bytes each), or NULL (or a NULL entry)
+ *        for "param0", "param1", ...
  * @param opts  thresholds, or NULL for the defaults
  * @param out   receives the report; free it with ad_health_report_free
  * @return AD_OK; AD_EINVAL (out NULL, params NULL with n > 0, a NULL parameter,

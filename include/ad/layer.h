@@ -18,6 +18,17 @@
  */
 AD_API ad_var ad_linear(ad_tape *t, ad_var x, ad_var W, ad_var b);
 
+/**
+ * A regularization term to add to a loss: l1 * sum |w| + l2 * sum w^2 over
+ * the n variables (usually ad_use of the weights). The gradient of the l2
+ * part is 2 l2 w, so l2 = wd / 2 matches SGD's weight_decay wd. |w| is
+ * relu(w) + relu(-w), whose gradient at exactly 0 is 0 whatever the tape's
+ * relu setting (the smallest subgradient).
+ * @return a scalar (a constant 0 when n == 0); AD_NIL with AD_EINVAL recorded
+ *         for ws NULL with n > 0, or l1 or l2 negative or not finite.
+ */
+AD_API ad_var ad_penalty(ad_tape *t, const ad_var *ws, size_t n, double l1, double l2);
+
 /*
  * Activations, as data: each is one row of a table in ad/act.c (name, builder,
  * default parameter, init gain), so adding one is one line there and one
