@@ -70,7 +70,7 @@ static ad_status fan_args(const ad_param *p, const ad_rng *r, double gain, doubl
 {
     if (!p || !r || !isfinite(gain) || gain < 0.0)
         return AD_EINVAL;
-    size_t in, out;
+    size_t in = 0, out = 0; /* stay 0 when the fans are refused */
     ad_status st = ad_init_fans(p, &in, &out);
     *fi = (double)in;
     *fo = (double)out;

@@ -60,6 +60,7 @@ struct ad_tape {
 
 struct ad_param {
     ad_allocator alloc;
+    size_t refs;                /* 1 for the owner + 1 per tape binding: freed at 0 */
     ad_shape shape;
     size_t count;
     double *data, *grad;        /* one block of 2*count doubles            */
@@ -80,6 +81,12 @@ ad__node *ad__resolve(ad_tape *t, ad_var v, const char *fn);
 void ad__node_args(const ad_tape *t, const ad__node *n, ad_op_args *a);
 /* Handle for node i of the current generation. */
 ad_var ad__var_of(const ad_tape *t, size_t i);
+
+/* ---- parameters (param.c) ---- */
+/* A tape binding keeps its parameter alive: ad_param_free while bound only
+ * drops the owner's reference, and the last unbinding frees it. */
+void ad__param_retain(ad_param *p);
+void ad__param_release(ad_param *p);
 
 /* ---- anomaly mode (anomaly.c): the hooks in ad_apply and ad_backward ---- */
 /* After node n's forward (n not yet counted, at index t->n_nodes): false after
