@@ -274,6 +274,25 @@ static void test_clip_rejects_bad_inputs_and_nonfinite_gradients(void **state)
     ad_param_free(a);
 }
 
+static void test_lr_schedules_at_hand_computed_points(void **state)
+{
+    (void)state;
+    assert_close(ad_lr_step_decay(1.0, 0, 10, 0.1), 1.0, 1e-15);
+    assert_close(ad_lr_step_decay(1.0, 9, 10, 0.1), 1.0, 1e-15);
+    assert_close(ad_lr_step_decay(1.0, 25, 10, 0.1), 0.01, 1e-15);
+    assert_true(isnan(ad_lr_step_decay(1.0, 5, 0, 0.1)));
+    assert_true(isnan(ad_lr_step_decay(1.0, 5, 10, 1.5)));
+    assert_true(isnan(ad_lr_step_decay(-1.0, 5, 10, 0.5)));
+    /* cos(0) = 1, cos(pi/2) = 0, cos(pi/3) = 1/2, cos(pi) = -1 */
+    assert_close(ad_lr_cosine(0.1, 0.001, 0, 90), 0.1, 1e-15);
+    assert_close(ad_lr_cosine(0.1, 0.001, 45, 90), 0.0505, 1e-15);
+    assert_close(ad_lr_cosine(0.1, 0.0, 30, 90), 0.075, 1e-15);
+    assert_close(ad_lr_cosine(0.1, 0.001, 90, 90), 0.001, 1e-15);
+    assert_close(ad_lr_cosine(0.1, 0.001, 500, 90), 0.001, 1e-15);
+    assert_true(isnan(ad_lr_cosine(0.1, 0.2, 1, 90)));
+    assert_true(isnan(ad_lr_cosine(0.1, 0.0, 1, 0)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_clip_grad_norm_scales_to_the_limit_and_reports_the_norm),
         cmocka_unit_test(test_clip_grad_value_clamps_elements_and_reports_the_norm),
         cmocka_unit_test(test_clip_rejects_bad_inputs_and_nonfinite_gradients),
+        cmocka_unit_test(test_lr_schedules_at_hand_computed_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

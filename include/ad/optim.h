@@ -99,6 +99,21 @@ AD_API ad_status ad_optim_status(const ad_optim *o);
 /** @return the first error's message ("" when none); never NULL. */
 AD_API const char *ad_optim_error(const ad_optim *o);
 
+/* ---- learning-rate schedules (schedule.c): pure functions, feed ad_optim_set_lr ---- */
+
+/**
+ * Step decay: base * gamma^floor(step / every).
+ * @return the rate; NAN for every == 0, base not > 0, or gamma not in (0, 1].
+ */
+AD_API double ad_lr_step_decay(double base, size_t step, size_t every, double gamma);
+
+/**
+ * Cosine annealing (Loshchilov and Hutter): min + (base - min)(1 + cos(pi s / total)) / 2,
+ * s = min(step, total): base at step 0, min from step total on.
+ * @return the rate; NAN for total == 0 or not 0 <= min <= base (base > 0).
+ */
+AD_API double ad_lr_cosine(double base, double min, size_t step, size_t total);
+
 /* ---- clipping (clip.c) ---- */
 
 /**
