@@ -372,5 +372,7 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
     memcpy(n->attr, attrs, sizeof attrs);
     a.ys = out;
     op->forward(&a, n->val);
+    if (t->anomaly && !ad__anomaly_forward(t, n))
+        return AD_NIL;
     return ad__var_of(t, t->n_nodes++);
 }
