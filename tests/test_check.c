@@ -499,6 +499,63 @@ static void test_checker_memory_is_all_returned_and_oom_is_clean(void **state)
     fail_msg("the check never completed");
 }
 
+/* A failing program saved and loaded again fails the same way. */
+static void test_saved_failing_report_replays_the_same_failure(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_tape_set_relu_at_zero(t, 0.5);
+    ad_var a = ad_input(t, AD_VEC(2), (double[]){0.1, -0.3});
+    ad_var x = ad_scalar(t, 2.0);
+    ad_var s = ad_sum(t, ad_relu(t, a));     /* nodes 2, 3 */
+    ad_var q = ad_apply(t, &sq_skewed, &x, 1, NULL, 0); /* node 4 */
+    ad_var f = ad_add(t, s, q);
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, NULL, &r), AD_OK);
+    assert_false(r.pass);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    assert_int_equal(ad_check_save(t, f, &r, mf), AD_OK);
+    fclose(mf);
+    assert_true(has(buf, "adcheck-replay 1\nrelu_at_zero 0x1p-1\ninput 0 1 2 0x1.999999999999ap-4 -0x1.3333333333333p-2\n"));
+    assert_true(has(buf, "op 4 sq_skewed 1 1 0\n"));
+    assert_true(has(buf, "loss 5\n# failing: node 1 element 0: x 0x1p+1 engine 5"));
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+
+    ad_op_register(&sq_skewed, NULL, 0);
+    t = ad_tape_new(NULL);
+    mf = fmemopen(buf, len, "r");
+    ad_var loss;
+    assert_int_equal(ad_check_load(t, mf, &loss), AD_OK);
+    fclose(mf);
+    assert_true(ad_tape_relu_at_zero(t) == 0.5);
+    assert_int_equal(ad_check_grad(t, loss, NULL, &r), AD_OK);
+    assert_false(r.pass);
+    assert_int_equal(r.coords[0].node, 1);
+    assert_true(r.coords[0].engine == 5.0 && r.coords[0].ref == 4.0);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+    ad_op_unregister_all();
+
+    /* an op the registry does not know, and a malformed file */
+    t = ad_tape_new(NULL);
+    mf = fmemopen(buf, len, "r");
+    assert_int_equal(ad_check_load(t, mf, &loss), AD_ENOTFOUND);
+    fclose(mf);
+    assert_string_equal(ad_tape_error(t), "ad_check_load: node 4: no op named 'sq_skewed' is registered");
+    ad_tape_free(t);
+    free(buf);
+    static char junk[] = "adcheck-replay 1\nrelu_at_zero 0x0p+0\ninput 0 1 2 0x1p+0 pear\n";
+    t = ad_tape_new(NULL);
+    mf = fmemopen(junk, sizeof junk - 1, "r");
+    assert_int_equal(ad_check_load(t, mf, &loss), AD_EPARSE);
+    fclose(mf);
+    assert_string_equal(ad_tape_error(t), "ad_check_load: node 0: value 1 is not a number");
+    ad_tape_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_jvp_of_an_op_without_jvp_is_unsupported_and_named),
         cmocka_unit_test(test_bad_arguments_give_exact_status_and_message),
         cmocka_unit_test(test_checker_memory_is_all_returned_and_oom_is_clean),
+        cmocka_unit_test(test_saved_failing_report_replays_the_same_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
