@@ -371,6 +371,7 @@ ad_status ad_check_grad(ad_tape *t, ad_var loss, const ad_check_opts *opts, ad_c
               (!r->dot.ran || r->dot.pass);
     vacuity(r);
 done:
+    r->n_replays = s.m1.evals + s.m2.evals;
     if (s.o.mpfr) {
         ad__mp_free(&s.m1);
         ad__mp_free(&s.m2);

@@ -63,6 +63,7 @@ typedef struct ad__mp {
     __mpfr_struct *pool;
     size_t pool_n;
     mpfr_t h, tmp;
+    size_t evals;           /* replays run: what a check costs                  */
     char note[160];         /* why a replay could not run                       */
 } ad__mp;
 

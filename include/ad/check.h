@@ -84,6 +84,7 @@ typedef struct ad_check_report {
     bool fast;                          /* directions, not coordinates       */
     bool localized;                     /* fast mode failed and fell back to coordinates */
     size_t n_coords, n_checked, n_kinks, n_skipped;
+    size_t n_replays;                   /* MPFR evaluations of the whole tape (the cost) */
     char notes[256];                    /* e.g. "no MPFR reference for op 'x' (node 3)" */
     bool vacuous;                       /* the check proved nothing          */
     char vacuity[160];                  /* why, when vacuous                 */
