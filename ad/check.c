@@ -358,7 +358,13 @@ ad_status ad_check_grad(ad_tape *t, ad_var loss, const ad_check_opts *opts, ad_c
     }
     if (s.o.dot && s.c.n_coords) {
         char why[200] = "";
-        ad__dot_test(&s.c, &rng, s.o.n_directions ? s.o.n_directions : 2, &r->dot, why, sizeof why);
+        st = ad__dot_test(&s.c, &rng, s.o.n_directions ? s.o.n_directions : 2, &r->dot, why,
+                          sizeof why);
+        if (st == AD_ENOMEM || st == AD_EOVERFLOW) { /* the call failed, not the gradient */
+            st = ad__fail(t, st, st == AD_ENOMEM ? NULL : "ad_check_grad: %s", why);
+            goto done;
+        }
+        st = AD_OK; /* an op without jvp: the dot test did not run, the notes say why */
         if (why[0])
             note(r, why);
     }

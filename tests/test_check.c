@@ -345,6 +345,26 @@ static void test_verify_every_backward_returns_echeck_with_the_worst_line(void *
     ad_tape_free(t);
 }
 
+/* Above 64 coordinates the hook checks random directions. */
+static void test_verify_hook_uses_fast_mode_for_many_inputs(void **state)
+{
+    (void)state;
+    double v[100];
+    for (int i = 0; i < 100; i++)
+        v[i] = -1.0 + 0.02 * i;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_tape_set_verify(t, AD_VERIFY_FD);
+    ad_var x = ad_input(t, AD_VEC(100), v);
+    assert_int_equal(ad_backward(t, ad_sum(t, ad_apply(t, &sq_skewed, &x, 1, NULL, 0))), AD_OK);
+    ad_tape_reset(t);
+    v[10] = 3.0;
+    x = ad_input(t, AD_VEC(100), v);
+    assert_int_equal(ad_backward(t, ad_sum(t, ad_apply(t, &sq_skewed, &x, 1, NULL, 0))), AD_ECHECK);
+    /* the localized coordinate comes first */
+    assert_true(has(ad_tape_error(t), "gradient check failed: node 0 element 10: x 0x1.8p+1 engine 7"));
+    ad_tape_free(t);
+}
+
 static void test_ad_verify_environment_sets_the_mode_of_new_tapes(void **state)
 {
     (void)state;
@@ -571,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_reports_name_the_failing_coordinate_in_text_and_json),
         cmocka_unit_test(test_json_spells_non_finite_numbers_as_strings),
         cmocka_unit_test(test_verify_every_backward_returns_echeck_with_the_worst_line),
+        cmocka_unit_test(test_verify_hook_uses_fast_mode_for_many_inputs),
         cmocka_unit_test(test_ad_verify_environment_sets_the_mode_of_new_tapes),
         cmocka_unit_test(test_jvp_gives_directional_derivatives),
         cmocka_unit_test(test_jvp_of_an_op_without_jvp_is_unsupported_and_named),
