@@ -137,5 +137,9 @@ typedef struct ad__sweep {
  * inside: every input lies in the domain box (derivatives are checked
  * there only; outside, disagreements are counted, not failures). */
 void ad__sweep_point(ad__sweep *sw, bool inside);
+/* The same checks at one given point (a node's recorded inputs), against
+ * the op's declared bounds. @return AD_OK (read r->pass) or a setup failure. */
+ad_status ad__op_check_at(const ad_op *op, const double *attr, const ad_shape *xs,
+                          const double *const *x, unsigned prec, ad_op_report *r);
 
 #endif

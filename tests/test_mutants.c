@@ -275,6 +275,8 @@ static void test_sigmoid_twin_passes_and_mutant_without_one_minus_s_dies(void **
     assert_int_equal(r.coords[0].node, x.index);
     assert_int_equal(r.coords[0].element, 0);
     assert_int_equal(r.coords[0].cls, AD_COORD_MISMATCH);
+    /* the program-level report names the op too: re-checked alone, it fails */
+    assert_true(has(r.notes, "suspect node 1: op sigmoid_bad: backward at x = [0x1.3333333333333p-2]"));
     ad_check_report_free(&r);
     assert_int_equal(ad_op_verify(&sigmoid_bad, NULL, &o), AD_OK);
     assert_false(o.pass);
@@ -326,6 +328,7 @@ static void test_broadcasting_add_that_does_not_reduce_dies(void **state)
     for (size_t i = 0; i < r.n_coords; i++)
         bad += r.coords[i].cls == AD_COORD_MISMATCH;
     assert_int_equal(bad, 3); /* b's three elements, none of a's */
+    assert_true(has(r.notes, "suspect node 2: op add_noreduce: backward"));
     ad_check_report_free(&r);
     ad_tape_free(t);
     ad_op_report o;
@@ -349,6 +352,7 @@ static void test_tangent_with_the_wrong_sign_dies_by_the_dot_product_test(void *
     assert_true(r.dot.ran);
     assert_false(r.dot.pass);
     assert_true(has(r.notes, "dot-product test: op 'exp_badjvp' (node 1)"));
+    assert_true(has(r.notes, "suspect node 1: op exp_badjvp: tangent"));
     ad_check_report_free(&r);
     ad_op_report o;
     assert_int_equal(ad_op_verify(&exp_badjvp, NULL, &o), AD_OK);
@@ -368,6 +372,7 @@ static void test_log_off_by_a_million_ulps_dies_by_the_mpfr_replay(void **state)
     assert_int_equal(r.coords[0].node, x.index);
     assert_true(r.coords[0].ref == 1.0);
     assert_true(fabs(r.coords[0].ulps - 1e6) <= 1.0);
+    assert_true(has(r.notes, "suspect node 1: op log_off: backward at x = [0x1p+0]"));
     ad_check_report_free(&r);
     ad_op_report o;
     assert_int_equal(ad_op_verify(&log_off, NULL, &o), AD_OK);

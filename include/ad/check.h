@@ -85,7 +85,9 @@ typedef struct ad_check_report {
     bool localized;                     /* fast mode failed and fell back to coordinates */
     size_t n_coords, n_checked, n_kinks, n_skipped;
     size_t n_replays;                   /* MPFR evaluations of the whole tape (the cost) */
-    char notes[256];                    /* e.g. "no MPFR reference for op 'x' (node 3)" */
+    char notes[512];                    /* e.g. "no MPFR reference for op 'x' (node 3)";
+                                           after a failure, the first op that fails alone
+                                           at its recorded inputs ("suspect node N: op ...") */
     bool vacuous;                       /* the check proved nothing          */
     char vacuity[160];                  /* why, when vacuous                 */
     ad_check_coord *coords;             /* n_coords entries, worst first     */
