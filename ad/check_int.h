@@ -31,6 +31,8 @@ typedef struct ad__ctx {
     int **piece0;           /* pieces at x of nodes with a piece function       */
     int *piece_pool;
     size_t piece_n;
+    uint8_t *flag;          /* per node: bit 0 depends on the moved leaf, bit 1
+                               holds a moved value (stale), bit 2 recomputed now */
     double f0;              /* the loss at x                                    */
     double xmax;            /* max |x|                                          */
 } ad__ctx;
@@ -41,6 +43,9 @@ ad_status ad__ctx_init(ad__ctx *c, ad_tape *t, size_t last);
 void ad__ctx_free(ad__ctx *c);
 /* The loss at inputs xs (n_coords doubles). */
 double ad__ctx_eval(ad__ctx *c, const double *xs);
+/* The same when xs differs from x in leaf number `leaf` only: recomputes the
+ * nodes downstream of it, and the ones a previous call left moved. */
+double ad__ctx_eval_leaf(ad__ctx *c, const double *xs, size_t leaf);
 /* After an eval: the first node element whose piece differs from that at x.
  * @return true when one does (node and element written). */
 bool ad__ctx_piece_moved(const ad__ctx *c, size_t *node, size_t *elem);
