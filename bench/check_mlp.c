@@ -1,8 +1,8 @@
 /* check_mlp.c - what checking a gradient costs: an MLP 2 -> 64 -> 64 -> 1
  * (tanh, batch 64, 4417 parameters), its per-coordinate FD check, its fast
  * (random direction) FD check, and the MPFR fast check counted in replays.
- * Prints `bench: NAME VALUE unit` lines; timings are one run on a small,
- * shared machine. */
+ * Prints `bench: NAME VALUE unit` lines; timings are the process CPU time of
+ * one run (the machine is small and shared, so wall time says little). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
