@@ -54,6 +54,26 @@ static const ad_op sq_noref = {
     .backward = sq_backward, .domain = {{-1}, {1}}, .ulp_fwd = 0.5, .ulp_bwd = 1,
 };
 
+/* y = x, but its reference is x (1 + 2^-(prec/4)): a derivative that moves
+ * with the precision, which the second MPFR run must expose */
+static void id_forward(const ad_op_args *a, double *y) { y[0] = a->x[0][0]; }
+static void id_backward(const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY])
+{
+    (void)a;
+    if (gx[0])
+        gx[0][0] += gy[0];
+}
+static int id_drifting_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r)
+{
+    mpfr_mul_2si(y, a->x[0], -(long)(mpfr_get_prec(y) / 4), r);
+    mpfr_add(y, y, a->x[0], r);
+    return 0;
+}
+static const ad_op id_drifting = {
+    .name = "id_drifting", .arity = 1, .flags = AD_OP_ELEMENTWISE, .forward = id_forward,
+    .backward = id_backward, .reference = id_drifting_reference, .domain = {{-1}, {1}},
+};
+
 static bool has(const char *hay, const char *needle)
 {
     return hay && strstr(hay, needle) != NULL;
@@ -576,6 +596,69 @@ static void test_saved_failing_report_replays_the_same_failure(void **state)
     ad_tape_free(t);
 }
 
+static void test_a_reference_that_moves_with_precision_is_unconfirmed(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_scalar(t, 0.5);
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, ad_apply(t, &id_drifting, &x, 1, NULL, 0), NULL, &r), AD_OK);
+    assert_false(r.ref_confirmed);
+    assert_true(has(r.notes, "the MPFR reference is unconfirmed"));
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
+/* rtol widens the FD verdict only; the MPFR witness still sees 5 vs 4. */
+static void test_rtol_overrides_the_fd_tolerance(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_scalar(t, 2.0);
+    ad_var f = ad_apply(t, &sq_skewed, &x, 1, NULL, 0);
+    ad_check_opts o = ad_check_opts_default();
+    o.rtol = 0.3;
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, &o, &r), AD_OK);
+    assert_true(r.fd.pass);
+    assert_false(r.mpfr.pass);
+    ad_check_report_free(&r);
+    o.rtol = 0.2; /* |5 - 4| > 0.2 * 4 */
+    assert_int_equal(ad_check_grad(t, f, &o, &r), AD_OK);
+    assert_false(r.fd.pass);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
+/* The check touches neither the tape's values nor the parameters' gradients. */
+static void test_check_leaves_values_and_parameter_gradients_alone(void **state)
+{
+    (void)state;
+    ad_param *w;
+    assert_int_equal(ad_param_new(AD_VEC(2), (double[]){0.5, -2.0}, NULL, &w), AD_OK);
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var wv = ad_use(t, w);
+    ad_var y = ad_tanh(t, wv);
+    ad_var f = ad_sum(t, ad_mul(t, y, y));
+    double before[2] = {ad_value(t, y)[0], ad_value(t, y)[1]};
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, NULL, &r), AD_OK);
+    assert_true(r.pass);
+    assert_int_equal(r.n_coords, 2);
+    assert_true(ad_value(t, y)[0] == before[0] && ad_value(t, y)[1] == before[1]);
+    assert_true(ad_value_scalar(t, f) == before[0] * before[0] + before[1] * before[1]);
+    assert_true(ad_param_grad(w)[0] == 0.0 && ad_param_grad(w)[1] == 0.0);
+    /* d/dw tanh(w)^2 = 2 tanh(w) sech^2(w) */
+    for (size_t i = 0; i < 2; i++) {
+        double wi = ad_param_data(w)[r.coords[i].element];
+        double want = 2 * tanh(wi) * (1 - tanh(wi) * tanh(wi));
+        assert_true(fabs(r.coords[i].ref - want) <= 1e-15 * fabs(want));
+    }
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+    ad_param_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +681,9 @@ int main(void)
         cmocka_unit_test(test_bad_arguments_give_exact_status_and_message),
         cmocka_unit_test(test_checker_memory_is_all_returned_and_oom_is_clean),
         cmocka_unit_test(test_saved_failing_report_replays_the_same_failure),
+        cmocka_unit_test(test_a_reference_that_moves_with_precision_is_unconfirmed),
+        cmocka_unit_test(test_rtol_overrides_the_fd_tolerance),
+        cmocka_unit_test(test_check_leaves_values_and_parameter_gradients_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
