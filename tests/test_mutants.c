@@ -222,6 +222,55 @@ static const ad_op log_off = {
     .ulp_bwd = 1.5,
 };
 
+/* ---- y = x * n with n a class-index-like integer input: the sweep must
+ * sample n as integers and never ask for its gradient ---- */
+static bool saw_fraction, saw_int_gradient;
+static void scale_forward(const ad_op_args *a, double *y)
+{
+    for (size_t i = 0, n = count(&a->ys); i < n; i++) {
+        double k = a->x[1][i];
+        if (isfinite(k) && k != floor(k))
+            saw_fraction = true;
+        y[i] = a->x[0][i] * k;
+    }
+}
+static void scale_backward(const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY])
+{
+    if (gx[1])
+        saw_int_gradient = true;
+    for (size_t i = 0, n = count(&a->ys); gx[0] && i < n; i++)
+        gx[0][i] += gy[i] * a->x[1][i];
+}
+static void scale_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy)
+{
+    if (dx[1])
+        saw_int_gradient = true;
+    for (size_t i = 0, n = count(&a->ys); i < n; i++)
+        dy[i] = dx[0] ? dx[0][i] * a->x[1][i] : 0.0;
+}
+static int scale_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r)
+{
+    for (size_t i = 0, n = count(&a->ys); i < n; i++)
+        mpfr_mul(y + i, a->x[0] + i, a->x[1] + i, r);
+    return 0;
+}
+static const ad_op scale_int = {
+    .name = "scale_int", .arity = 2, .flags = AD_OP_ELEMENTWISE, .int_inputs = 1u << 1,
+    .forward = scale_forward, .backward = scale_backward, .jvp = scale_jvp,
+    .reference = scale_reference, .domain = {{-10, 0}, {10, 5}}, .ulp_fwd = 0.5, .ulp_bwd = 0.5,
+};
+
+static void test_integer_inputs_are_sampled_as_integers_without_gradient(void **state)
+{
+    (void)state;
+    ad_op_report o;
+    saw_fraction = saw_int_gradient = false;
+    assert_int_equal(ad_op_verify(&scale_int, NULL, &o), AD_OK);
+    assert_true(o.pass);
+    assert_false(saw_fraction);
+    assert_false(saw_int_gradient);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -389,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_broadcasting_add_that_does_not_reduce_dies),
         cmocka_unit_test(test_tangent_with_the_wrong_sign_dies_by_the_dot_product_test),
         cmocka_unit_test(test_log_off_by_a_million_ulps_dies_by_the_mpfr_replay),
+        cmocka_unit_test(test_integer_inputs_are_sampled_as_integers_without_gradient),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
