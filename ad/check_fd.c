@@ -5,7 +5,8 @@
  * O(eps/h) rounding of the two function values. Two steps, h and 2h, give
  * D1 and D2; Richardson's (4 D1 - D2) / 3 is the reported value and
  * |D1 - D2| (which bounds the truncation of D1 by a factor 3) plus the
- * rounding term 32 eps max|f| / h is its error estimate. */
+ * rounding term 32 eps max|f| / h is its error estimate. When |x| < 1 and a
+ * step leaves the function's domain, the step becomes cbrt(eps) |x|. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -37,13 +38,24 @@ void ad__fd_run(ad__ctx *c, const double *u, size_t k, ad__fd *o)
     size_t leaf = 0;
     while (!u && c->off[leaf + 1] <= k)
         leaf++;
-    double f[4], st[4], fmax = fabs(c->f0);
-    for (int i = 0; i < 4; i++) {
-        f[i] = at(c, u, k, leaf, s[i], h, &st[i]);
-        if (fabs(f[i]) > fmax)
-            fmax = fabs(f[i]);
-        if (!o->kink && ad__ctx_piece_moved(c, &o->knode, &o->kelem))
-            o->kink = true;
+    double f[4], st[4], fmax;
+    for (int attempt = 0;; attempt++) {
+        bool finite = true;
+        fmax = fabs(c->f0);
+        for (int i = 0; i < 4; i++) {
+            f[i] = at(c, u, k, leaf, s[i], h, &st[i]);
+            finite &= isfinite(f[i]);
+            if (fabs(f[i]) > fmax)
+                fmax = fabs(f[i]);
+            if (!o->kink && ad__ctx_piece_moved(c, &o->knode, &o->kelem))
+                o->kink = true;
+        }
+        /* a step that left the function's domain (sqrt at 1e-7, h = 6e-6):
+         * once more with a step relative to |x| alone, then give up */
+        if (finite || !isfinite(c->f0) || attempt == 1 || !(scale > 0.0) || scale >= 1.0)
+            break;
+        h = cbrt(DBL_EPSILON) * scale;
+        o->kink = false;
     }
     double d1 = (f[2] - f[1]) / (st[2] - st[1]);
     double d2 = (f[3] - f[0]) / (st[3] - st[0]);

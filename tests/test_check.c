@@ -197,6 +197,22 @@ static void test_crossing_a_kink_within_a_step_is_not_a_mismatch(void **state)
     }
 }
 
+/* sqrt at 1e-7: the default step 6e-6 would reach sqrt(< 0) = NaN; the FD
+ * retries with a step relative to x. d/dx sqrt x = 1 / (2 sqrt x). */
+static void test_fd_step_that_leaves_the_domain_is_retried_smaller(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_scalar(t, 1e-7);
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, ad_sqrt(t, x), NULL, &r), AD_OK);
+    assert_true(r.pass);
+    double want = 0.5 / sqrt(1e-7);
+    assert_true(fabs(r.coords[0].fd - want) <= 1e-8 * want);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
 static void test_vacuous_checks_say_so(void **state)
 {
     (void)state;
@@ -667,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_relu_exactly_at_zero_is_judged_by_the_hull_and_the_setting),
         cmocka_unit_test(test_relu_of_negated_input_maps_the_choice_through_the_chain),
         cmocka_unit_test(test_crossing_a_kink_within_a_step_is_not_a_mismatch),
+        cmocka_unit_test(test_fd_step_that_leaves_the_domain_is_retried_smaller),
         cmocka_unit_test(test_vacuous_checks_say_so),
         cmocka_unit_test(test_finite_gradient_of_a_nan_function_is_a_nan_mismatch),
         cmocka_unit_test(test_fast_mode_falls_back_to_coordinates_to_localize),
