@@ -16,5 +16,6 @@
 #include "anomaly.h"
 #include "health.h"
 #include "train.h"
+#include "check.h"
 
 #endif

@@ -55,6 +55,9 @@ typedef struct ad_check_kink {
     bool exactly_on;        /* the input sat on the kink (not only crossed it within a step) */
 } ad_check_kink;
 
+/* In fast mode, an entry for direction d has node AD_CHECK_DIRECTION and element d. */
+#define AD_CHECK_DIRECTION SIZE_MAX
+
 typedef struct ad_check_coord {
     size_t node;            /* the leaf (input or parameter binding) on the tape */
     size_t element;         /* element within that leaf                           */
@@ -79,17 +82,26 @@ typedef struct ad_check_report {
     ad_check_witness fd, mpfr, dot;
     bool ref_confirmed;                 /* the MPFR reference agreed with a run at higher precision */
     bool fast;                          /* directions, not coordinates       */
+    bool localized;                     /* fast mode failed and fell back to coordinates */
     size_t n_coords, n_checked, n_kinks, n_skipped;
+    size_t n_replays;                   /* MPFR evaluations of the whole tape (the cost) */
+    char notes[512];                    /* e.g. "no MPFR reference for op 'x' (node 3)";
+                                           after a failure, the first op that fails alone
+                                           at its recorded inputs ("suspect node N: op ...") */
     bool vacuous;                       /* the check proved nothing          */
     char vacuity[160];                  /* why, when vacuous                 */
     ad_check_coord *coords;             /* n_coords entries, worst first     */
     ad_allocator alloc;                 /* what coords came from             */
+    size_t cap_bytes;                   /* bytes of coords (the allocator is told) */
 } ad_check_report;
 
 /**
  * Checks the reverse-mode gradient of loss with respect to every input
  * (ad_input, ad_scalar) and parameter binding (ad_use) recorded before it.
- * Runs backward itself; the tape's values are left as they were.
+ * Runs the reverse sweep itself: the tape's values are left as they were,
+ * nothing is added into parameters' gradients, and ad_grad afterwards gives
+ * the gradients of this loss. Memory comes from the tape's allocator (MPFR's
+ * limbs from GMP's). Tolerances and the kink verdict: README, "Checking gradients".
  * @param t     a tape holding the recorded program
  * @param loss  a scalar variable of t
  * @param opts  settings, or NULL for the defaults
@@ -110,11 +122,31 @@ AD_API ad_status ad_check_report_print(const ad_check_report *r, FILE *f);
 AD_API ad_status ad_check_report_json(const ad_check_report *r, FILE *f);
 
 /**
+ * Saves the recorded program up to loss, its inputs as hex floats, and the
+ * report's failing coordinates as a replayable text file (format in README).
+ * @param r  a report of this program, or NULL to save the program only
+ * @return AD_OK; AD_EINVAL (NULL t or f), AD_EHANDLE, the tape's sticky error; AD_EIO.
+ */
+AD_API ad_status ad_check_save(ad_tape *t, ad_var loss, const ad_check_report *r, FILE *f);
+
+/**
+ * Loads a file written by ad_check_save into an empty tape: leaves become
+ * inputs (parameters too) or constants, ops are looked up in the registry.
+ * @param loss receives the loss variable
+ * @return AD_OK; AD_EPARSE (line named in the tape message), AD_ENOTFOUND
+ *         (an unknown op), or an error of the builders; recorded on t.
+ */
+AD_API ad_status ad_check_load(ad_tape *t, FILE *f, ad_var *loss);
+
+/**
  * Forward mode: the directional derivative of out along a tangent for every
  * leaf, by each op's jvp, in one forward sweep.
  * @param dir  for leaf node i (in tape order, inputs and parameter bindings),
  *             dir[i] points at count(shape) doubles, or NULL for a zero tangent;
- *             n_dir must equal the number of nodes recorded before out + 1
+ *             entries of constants and op nodes are ignored; n_dir must be
+ *             out's node index + 1
+ * On a tape in error returns its sticky status and writes nothing; a new
+ * error (bad handle, n_dir, an op without jvp) is recorded on the tape.
  * @param dy   receives count(shape of out) doubles
  * @return AD_OK, AD_EUNSUPPORTED (an op without jvp, named in the message), ...
  */
@@ -131,9 +163,15 @@ typedef enum ad_verify_mode {
 } ad_verify_mode;
 
 /**
- * Makes every ad_backward on t run the checker; a wrong gradient makes
- * ad_backward return AD_ECHECK with the report's worst line as the message.
- * The environment variable AD_VERIFY=off|fd|mpfr|all sets the default of new tapes.
+ * Makes every ad_backward on t run the checker after computing (and adding
+ * into parameters) the gradients: fd and/or mpfr by mode, the dot-product test
+ * for AD_VERIFY_ALL, fast mode above 64 coordinates. A wrong gradient makes
+ * ad_backward return AD_ECHECK, recorded on the tape (sticky) with the
+ * report's worst line as the message. The environment variable
+ * AD_VERIFY=off|fd|mpfr|all, read by ad_tape_new, sets the default of new
+ * tapes (unknown values mean off). The mode survives ad_tape_reset.
+ * @return AD_OK; AD_EINVAL for a NULL tape or a mode outside the enum
+ *         (recorded); the static in-error tape's status.
  */
 AD_API ad_status ad_tape_set_verify(ad_tape *t, ad_verify_mode mode);
 
@@ -164,12 +202,21 @@ typedef struct ad_op_report {
     size_t samples, kinks_checked, failures;
     ad_verify_worst fwd, bwd, jvp;
     char first_failure[256];       /* explains itself: input, expected, got, ulps */
+    size_t outside_mismatches;     /* disagreements at special points outside the
+                                      domain box: reported, not failures   */
+    char first_outside[256];
 } ad_op_report;
 
 /**
  * Verifies one op (built-in or custom) across its domain against MPFR:
- * forward, backward (a VJP with a random cotangent), tangent, kink choices.
- * @return AD_OK when the sweep ran (read r->pass); AD_EINVAL for NULL arguments.
+ * forward, backward (a VJP with a random cotangent), tangent, kink choices;
+ * FD only when the op has no reference. Points, shapes and bounds: README,
+ * "Sweeping one op". Needs no tape; memory from malloc, all returned.
+ * @param opts  settings, or NULL for the defaults
+ * @return AD_OK when the sweep ran (read r->pass); AD_EINVAL for NULL
+ *         arguments, an op without name or forward, prec outside 64..4096
+ *         (r->first_failure says which); AD_ESHAPE, AD_ELIMIT (sample shapes
+ *         the op rejects or too large); AD_ENOMEM.
  */
 AD_API ad_status ad_op_verify(const ad_op *op, const ad_verify_opts *opts, ad_op_report *r);
 
