@@ -196,6 +196,24 @@ static bool on_kink(const fcase *c)
     return false;
 }
 
+static mpfr_exp_t max_exp(mpfr_exp_t a, mpfr_exp_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Bits of f's precision the difference diff = f(x +- h) - f(x) cancelled. A
+ * difference of exactly 0 next to a nonzero f may be a change of size h
+ * rounded away (other inputs dwarf the moved one): then assume the change
+ * has h's size, so precision grows until h's effect could be seen. */
+static mpfr_exp_t lost_bits(mpfr_srcptr f, mpfr_srcptr diff, mpfr_srcptr h)
+{
+    if (mpfr_zero_p(f))
+        return 0;
+    if (mpfr_zero_p(diff))
+        return mpfr_get_exp(f) - mpfr_get_exp(h);
+    return mpfr_get_exp(f) - mpfr_get_exp(diff);
+}
+
 /* The reference derivative sum_k gy d y_k / d x[vi][vj] by MPFR central
  * differences; with kink set, the one-sided quotients instead.
  * @return false when it cannot be trusted (a domain edge inside the step,
@@ -231,13 +249,11 @@ static bool ref_derivative(const fcase *c, unsigned vi, size_t vj, bool kink, mp
                 break;
             }
             mpfr_sub(t, r0.y[k], rm.y[k], MPFR_RNDN);
-            if (!mpfr_zero_p(t) && !mpfr_zero_p(r0.y[k]) && mpfr_get_exp(r0.y[k]) - mpfr_get_exp(t) > lost)
-                lost = mpfr_get_exp(r0.y[k]) - mpfr_get_exp(t);
+            lost = max_exp(lost, lost_bits(r0.y[k], t, h));
             mpfr_mul_d(t, t, c->gy, MPFR_RNDN);
             mpfr_add(s_l, s_l, t, MPFR_RNDN);
             mpfr_sub(t, rp.y[k], r0.y[k], MPFR_RNDN);
-            if (!mpfr_zero_p(t) && !mpfr_zero_p(r0.y[k]) && mpfr_get_exp(r0.y[k]) - mpfr_get_exp(t) > lost)
-                lost = mpfr_get_exp(r0.y[k]) - mpfr_get_exp(t);
+            lost = max_exp(lost, lost_bits(r0.y[k], t, h));
             mpfr_mul_d(t, t, c->gy, MPFR_RNDN);
             mpfr_add(s_r, s_r, t, MPFR_RNDN);
         }
