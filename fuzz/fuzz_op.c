@@ -73,23 +73,26 @@ typedef struct refbuf {
 static void refbuf_init(refbuf *r, const fcase *c, mpfr_prec_t p)
 {
     for (unsigned i = 0; i < c->n; i++) {
+        /* One element even for an empty input: references read its precision. */
         r->x[i] = malloc((c->nx[i] ? c->nx[i] : 1) * sizeof(mpfr_t));
-        for (size_t j = 0; j < c->nx[i]; j++)
+        for (size_t j = 0; j < (c->nx[i] ? c->nx[i] : 1); j++) {
             mpfr_init2(r->x[i][j], p + 64);
+            mpfr_set_zero(r->x[i][j], 1);
+        }
     }
     r->y = malloc((c->ny ? c->ny : 1) * sizeof(mpfr_t));
-    for (size_t k = 0; k < c->ny; k++)
+    for (size_t k = 0; k < (c->ny ? c->ny : 1); k++)
         mpfr_init2(r->y[k], p);
 }
 
 static void refbuf_clear(refbuf *r, const fcase *c)
 {
     for (unsigned i = 0; i < c->n; i++) {
-        for (size_t j = 0; j < c->nx[i]; j++)
+        for (size_t j = 0; j < (c->nx[i] ? c->nx[i] : 1); j++)
             mpfr_clear(r->x[i][j]);
         free(r->x[i]);
     }
-    for (size_t k = 0; k < c->ny; k++)
+    for (size_t k = 0; k < (c->ny ? c->ny : 1); k++)
         mpfr_clear(r->y[k]);
     free(r->y);
 }
