@@ -56,6 +56,7 @@ static void run(const fz_prog *p, fz_alloc *fa, outcome *o)
             expect_clean(o->param, NULL, fa, "ad_param_new");
             if (par[n_par])
                 finding("ad_param_new failed but handed out a parameter", fa);
+            o->build[0] = o->build[1] = o->back[0] = o->back[1] = o->param; /* nothing ran */
             goto out;
         }
         n_par++;
@@ -86,8 +87,13 @@ static void run(const fz_prog *p, fz_alloc *fa, outcome *o)
     for (size_t i = 0; i < n_par; i++)
         memcpy(o->pgrad[i], ad_param_grad(par[i]), ad_param_count(par[i]) * sizeof(double));
 out:
-    for (size_t i = 0; i < n_par; i++)
+    for (size_t i = 0; i < n_par; i++) {
+#ifdef FZ_PLANT_LEAK
+        if (o->param != AD_OK)
+            continue; /* planted defect (teeth build only): a leak on an error path */
+#endif
         ad_param_free(par[i]);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
