@@ -1,22 +1,38 @@
 /* opdecode.c - op choice by name or index, per-op hints, small shapes. */
+#include <stdlib.h>
 #include <string.h>
 #include "opdecode.h"
 
+/* ADCHECK_FUZZ_OP=name pins every pick to one op (a custom op's author fuzzes
+ * just that op); read once, so a run stays deterministic. */
+static const ad_op *pinned_op(void)
+{
+    static int done;
+    static const ad_op *op;
+    if (!done) {
+        const char *name = getenv("ADCHECK_FUZZ_OP");
+        op = name && name[0] ? ad_op_find(name) : NULL;
+        done = 1;
+    }
+    return op;
+}
+
 const ad_op *fz_pick_op(fz_in *in)
 {
+    const ad_op *pin = pinned_op();
     size_t n = ad_op_count();
     if (n == 0)
         return NULL;
     uint8_t b = fz_u8(in);
     if (!(b & 0x80))
-        return ad_op_at(b % n);
+        return pin ? pin : ad_op_at(b % n);
     char name[64];
     size_t len = b & 0x3f;
     for (size_t i = 0; i < len; i++)
         name[i] = (char)fz_u8(in);
     name[len] = '\0';
     const ad_op *op = ad_op_find(name);
-    return op ? op : ad_op_at(len % n);
+    return pin ? pin : op ? op : ad_op_at(len % n);
 }
 
 void fz_op_hints_init(fz_op_hints *oh, const ad_op *op, unsigned i)

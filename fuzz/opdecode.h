@@ -8,7 +8,8 @@
 /* Picks a registry op. A first byte with the top bit set is followed by a
  * name of (byte & 0x3f) characters, so committed seeds keep naming the same
  * op when ops are added; otherwise the byte indexes the registry. Unknown
- * names fall back to an index, so every input names some op. */
+ * names fall back to an index, so every input names some op. The environment
+ * variable ADCHECK_FUZZ_OP=name makes every pick that op (bytes are read alike). */
 const ad_op *fz_pick_op(fz_in *in);
 
 /* Near-values for input i of op: its kinks and the edges of its box. */
