@@ -217,60 +217,91 @@ static mpfr_exp_t lost_bits(mpfr_srcptr f, mpfr_srcptr diff, mpfr_srcptr h)
     return mpfr_get_exp(f) - mpfr_get_exp(diff);
 }
 
+/* Reference buffers of one backward check at one precision: r0 holds f(x)
+ * (evaluated once), rp and rm are reused for every moved element. */
+typedef struct deriv_ctx {
+    refbuf r0, rp, rm;
+    mpfr_prec_t p;
+    bool live, r0_ok;
+} deriv_ctx;
+
+static void ctx_set_prec(deriv_ctx *x, const fcase *c, mpfr_prec_t p)
+{
+    if (x->live && x->p == p)
+        return;
+    if (x->live) {
+        refbuf_clear(&x->r0, c);
+        refbuf_clear(&x->rp, c);
+        refbuf_clear(&x->rm, c);
+    }
+    refbuf_init(&x->r0, c, p);
+    refbuf_init(&x->rp, c, p);
+    refbuf_init(&x->rm, c, p);
+    x->p = p;
+    x->live = true;
+    x->r0_ok = eval_ref(c, &x->r0, false, 0, 0, NULL) == 0;
+}
+
+static void ctx_clear(deriv_ctx *x, const fcase *c)
+{
+    if (!x->live)
+        return;
+    refbuf_clear(&x->r0, c);
+    refbuf_clear(&x->rp, c);
+    refbuf_clear(&x->rm, c);
+    x->live = false;
+}
+
 /* The reference derivative sum_k gy d y_k / d x[vi][vj] by MPFR central
- * differences; with kink set, the one-sided quotients instead.
+ * differences, and the one-sided quotients (for kinks).
  * @return false when it cannot be trusted (a domain edge inside the step,
  *         MPFR overflow, cancellation beyond MAX_PREC). */
-static bool ref_derivative(const fcase *c, unsigned vi, size_t vj, bool kink, mpfr_t d, mpfr_t left,
-                           mpfr_t right)
+static bool ref_derivative(const fcase *c, deriv_ctx *x, unsigned vi, size_t vj, mpfr_t d,
+                           mpfr_t left, mpfr_t right)
 {
-    double x = c->x[vi][vj];
+    double xv = c->x[vi][vj];
     mpfr_prec_t p = PREC;
     for (;;) {
-        refbuf r0, rp, rm;
+        ctx_set_prec(x, c, p);
+        refbuf *r0 = &x->r0, *rp = &x->rp, *rm = &x->rm;
         mpfr_t h, t, s_l, s_r;
         mpfr_inits2(p + 64, h, t, s_l, s_r, (mpfr_ptr)0);
-        if (x == 0.0) {
+        if (xv == 0.0) {
             mpfr_set_ui_2exp(h, 1, -1100, MPFR_RNDN);
         } else {
-            mpfr_set_d(t, x, MPFR_RNDN);
+            mpfr_set_d(t, xv, MPFR_RNDN);
             mpfr_set_ui_2exp(h, 1, mpfr_get_exp(t) - STEP_BITS, MPFR_RNDN);
         }
-        refbuf_init(&r0, c, p);
-        refbuf_init(&rp, c, p);
-        refbuf_init(&rm, c, p);
         mpfr_neg(t, h, MPFR_RNDN);
-        bool ok = eval_ref(c, &r0, false, 0, 0, NULL) == 0 && eval_ref(c, &rp, false, vi, vj, h) == 0 &&
-                  eval_ref(c, &rm, false, vi, vj, t) == 0;
+        bool ok = x->r0_ok && eval_ref(c, rp, false, vi, vj, h) == 0 &&
+                  eval_ref(c, rm, false, vi, vj, t) == 0;
         mpfr_exp_t lost = 0;
         mpfr_set_zero(s_l, 1);
         mpfr_set_zero(s_r, 1);
         for (size_t k = 0; ok && k < c->ny; k++) {
-            if (mpfr_nan_p(r0.y[k]) || mpfr_inf_p(r0.y[k]) || !mpfr_number_p(rp.y[k]) ||
-                !mpfr_number_p(rm.y[k])) {
+            if (mpfr_nan_p(r0->y[k]) || mpfr_inf_p(r0->y[k]) || !mpfr_number_p(rp->y[k]) ||
+                !mpfr_number_p(rm->y[k])) {
                 ok = false; /* a NaN forward, a domain edge within the step, or MPFR overflow */
                 break;
             }
-            mpfr_sub(t, r0.y[k], rm.y[k], MPFR_RNDN);
-            lost = max_exp(lost, lost_bits(r0.y[k], t, h));
+            mpfr_sub(t, r0->y[k], rm->y[k], MPFR_RNDN);
+            lost = max_exp(lost, lost_bits(r0->y[k], t, h));
             mpfr_mul_d(t, t, c->gy, MPFR_RNDN);
             mpfr_add(s_l, s_l, t, MPFR_RNDN);
-            mpfr_sub(t, rp.y[k], r0.y[k], MPFR_RNDN);
-            lost = max_exp(lost, lost_bits(r0.y[k], t, h));
+            mpfr_sub(t, rp->y[k], r0->y[k], MPFR_RNDN);
+            lost = max_exp(lost, lost_bits(r0->y[k], t, h));
             mpfr_mul_d(t, t, c->gy, MPFR_RNDN);
             mpfr_add(s_r, s_r, t, MPFR_RNDN);
         }
         if (ok) {
-            mpfr_div(left, s_l, h, MPFR_RNDN);
-            mpfr_div(right, s_r, h, MPFR_RNDN);
+            /* h is a power of two: scaling by its exponent is exact and cheap */
+            mpfr_exp_t he = mpfr_get_exp(h) - 1;
+            mpfr_mul_2si(left, s_l, -(long)he, MPFR_RNDN);
+            mpfr_mul_2si(right, s_r, -(long)he, MPFR_RNDN);
             mpfr_add(d, left, right, MPFR_RNDN);
             mpfr_div_2ui(d, d, 1, MPFR_RNDN);
         }
-        refbuf_clear(&r0, c);
-        refbuf_clear(&rp, c);
-        refbuf_clear(&rm, c);
         mpfr_clears(h, t, s_l, s_r, (mpfr_ptr)0);
-        (void)kink;
         if (!ok)
             return false;
         if (p - lost >= 120)
@@ -313,13 +344,14 @@ static void check_backward(const fcase *c)
     }
     c->op->backward(&a, gy, gx);
     bool kink = on_kink(c);
+    deriv_ctx ctx = {.live = false};
     mpfr_t d, l, r;
-    mpfr_inits2(MAX_PREC + 64, d, l, r, (mpfr_ptr)0);
+    mpfr_inits2(PREC, d, l, r, (mpfr_ptr)0); /* ~60 good bits are all a verdict needs */
     for (unsigned i = 0; i < c->n; i++) {
         for (size_t j = 0; gx[i] && j < c->nx[i]; j++) {
             double got = gx[i][j];
             fz_digest_double(got);
-            if (!ref_derivative(c, i, j, kink, d, l, r))
+            if (!ref_derivative(c, &ctx, i, j, d, l, r))
                 continue;
             char what[2048], e[64], el[64], er[64];
             double choice;
@@ -364,6 +396,7 @@ static void check_backward(const fcase *c)
         }
     }
     mpfr_clears(d, l, r, (mpfr_ptr)0);
+    ctx_clear(&ctx, c);
     for (unsigned i = 0; i < c->n; i++)
         free(gx[i]);
 }
