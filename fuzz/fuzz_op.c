@@ -439,9 +439,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                               : fz_double(&in, &oh.h);
     }
 
-    ad_tape_opts o = ad_tape_opts_default();
-    o.relu_at_zero = c.kg;
-    ad_tape *t = ad_tape_new(&o);
+    /* One tape for the whole run, reset per input as a training loop does: no
+     * per-input allocation, and the replay's digest check would catch state
+     * leaking from one input into the next. */
+    static ad_tape *t;
+    if (!t)
+        t = ad_tape_new(NULL);
+    ad_tape_reset(t);
+    ad_tape_set_relu_at_zero(t, c.kg);
     ad_var v[AD_MAX_ARITY];
     for (unsigned i = 0; i < c.n; i++)
         v[i] = (c.op->int_inputs & (1u << i)) ? ad_const(t, c.xs[i], c.x[i]) : ad_input(t, c.xs[i], c.x[i]);
@@ -456,7 +461,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             describe(&c, what, sizeof what);
             fz_fail("%s: rejected with %s and message '%s'", what, ad_status_name(st), ad_tape_error(t));
         }
-        ad_tape_free(t);
         return 0;
     }
     c.ys = ad_var_shape(t, y);
@@ -470,6 +474,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_forward(&c);
         check_backward(&c);
     }
-    ad_tape_free(t);
     return 0;
 }

@@ -82,9 +82,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (prog.node[i].kind == FZ_LEAF_PARAM &&
             ad_param_new(prog.node[i].shape, prog.node[i].val, NULL, &par[n_par++]) != AD_OK)
             fz_fail("ad_param_new failed with the default allocator");
-    ad_tape_opts o = ad_tape_opts_default();
-    o.relu_at_zero = prog.relu_at_zero;
-    ad_tape *t = ad_tape_new(&o);
+    /* One tape for the run, reset per input (see fuzz_op.c). */
+    static ad_tape *t;
+    if (!t)
+        t = ad_tape_new(NULL);
+    ad_tape_reset(t);
+    ad_tape_set_relu_at_zero(t, prog.relu_at_zero);
     ad_status st = fz_prog_record(&prog, t, par, var);
     if (st == AD_OK)
         st = ad_backward(t, var[n - 1]);
@@ -182,7 +185,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 "(condition %a)", lhs, rhs, fabs(lhs - rhs), tol, cond);
     }
 done:
-    ad_tape_free(t);
     for (size_t i = 0; i < n_par; i++)
         ad_param_free(par[i]);
     return 0;
