@@ -326,6 +326,52 @@ static bool declared_choice(const fcase *c, double x, double *choice)
     return false;
 }
 
+/* The verdict on one derivative the engine gave (way: "backward" or "jvp")
+ * against the MPFR derivative d, or on a kink the one-sided quotients l, r. */
+static void judge(const fcase *c, const char *way, unsigned i, size_t j, double got, bool kink,
+                  mpfr_srcptr d, mpfr_srcptr l, mpfr_srcptr r)
+{
+    char what[2048], e[64], el[64], er[64];
+    double choice;
+    if (kink) {
+        /* Inside the hull of the one-sided derivatives (Clarke), with the
+         * op's own rounding allowed at either end. */
+        double ul = fz_ulps(got, l), ur = fz_ulps(got, r);
+        double gl = mpfr_get_d(l, MPFR_RNDN), gr = mpfr_get_d(r, MPFR_RNDN);
+        double lo = fmin(gl, gr), hi = fmax(gl, gr);
+        bool inside = (got >= lo && got <= hi) || fmin(ul, ur) <= c->op->ulp_bwd + 1.0;
+        if (!inside) {
+            describe(c, what, sizeof what);
+            fz_fail("%s: %s d/dx%u[%zu] on a kink: got %a, outside the one-sided hull [%s, %s]", what,
+                    way, i, j, got, fz_mpfr_str(el, sizeof el, l), fz_mpfr_str(er, sizeof er, r));
+        }
+        if (declared_choice(c, c->x[i][j], &choice) && got != c->gy * choice) {
+            describe(c, what, sizeof what);
+            fz_fail("%s: %s on the kink at %a: got %a, the declared choice gives %a", what, way,
+                    c->x[i][j], got, c->gy * choice);
+        }
+        return;
+    }
+    double ulps = fz_ulps(got, d);
+    bool nan_bad = isnan(got) != (mpfr_nan_p(d) != 0);
+    double bound = c->op->ulp_bwd + 1e-9;
+    if (mpfr_cmpabs_ui(d, 0) != 0 && mpfr_get_exp(d) < -1021)
+        bound += 1.0; /* a subnormal result: the cotangent's scaling rounds once more */
+    bool bad;
+    if (c->strict)
+        bad = ulps > bound;
+    else if (c->pointwise)
+        bad = ulps > LOOSE_ULPS;
+    else
+        bad = false; /* no sound magnitude scale for a general VJP off its box */
+    if (nan_bad || bad) {
+        describe(c, what, sizeof what);
+        fz_fail("%s: %s d/dx%u[%zu]: expected %s, got %a, %.3g ulps (bound %g%s)", what, way, i, j,
+                fz_mpfr_str(e, sizeof e, d), got, ulps, c->strict ? c->op->ulp_bwd : LOOSE_ULPS,
+                c->strict ? "" : ", outside the box");
+    }
+}
+
 static void check_backward(const fcase *c)
 {
     if (!c->op->backward || !c->op->reference || !all_finite(c))
@@ -343,60 +389,32 @@ static void check_backward(const fcase *c)
         a.xs[i] = c->xs[i];
     }
     c->op->backward(&a, gy, gx);
+    /* For a unary elementwise op the tangent along gy is the same vector as
+     * the VJP of gy, so the op's jvp meets the same MPFR verdict below. */
+    double *jv = NULL;
+    if (c->n == 1 && c->pointwise && c->op->jvp && gx[0]) {
+        jv = calloc(c->ny ? c->ny : 1, sizeof(double));
+        const double *dx[AD_MAX_ARITY] = {gy};
+        c->op->jvp(&a, dx, jv);
+    }
     bool kink = on_kink(c);
     deriv_ctx ctx = {.live = false};
     mpfr_t d, l, r;
     mpfr_inits2(PREC, d, l, r, (mpfr_ptr)0); /* ~60 good bits are all a verdict needs */
-    for (unsigned i = 0; i < c->n; i++) {
+    for (unsigned i = 0; i < c->n; i++)
         for (size_t j = 0; gx[i] && j < c->nx[i]; j++) {
-            double got = gx[i][j];
-            fz_digest_double(got);
+            fz_digest_double(gx[i][j]);
+            if (jv)
+                fz_digest_double(jv[j]);
             if (!ref_derivative(c, &ctx, i, j, d, l, r))
                 continue;
-            char what[2048], e[64], el[64], er[64];
-            double choice;
-            if (kink) {
-                /* Inside the hull of the one-sided derivatives (Clarke), with the
-                 * backward's own rounding allowed at either end. */
-                double ul = fz_ulps(got, l), ur = fz_ulps(got, r);
-                double gl = mpfr_get_d(l, MPFR_RNDN), gr = mpfr_get_d(r, MPFR_RNDN);
-                double lo = fmin(gl, gr), hi = fmax(gl, gr);
-                bool inside = (got >= lo && got <= hi) || fmin(ul, ur) <= c->op->ulp_bwd + 1.0;
-                if (!inside) {
-                    describe(c, what, sizeof what);
-                    fz_fail("%s: backward d/dx%u[%zu] on a kink: got %a, outside the one-sided hull "
-                            "[%s, %s]", what, i, j, got, fz_mpfr_str(el, sizeof el, l),
-                            fz_mpfr_str(er, sizeof er, r));
-                }
-                if (declared_choice(c, c->x[i][j], &choice) && got != c->gy * choice) {
-                    describe(c, what, sizeof what);
-                    fz_fail("%s: backward on the kink at %a: got %a, the declared choice gives %a",
-                            what, c->x[i][j], got, c->gy * choice);
-                }
-                continue;
-            }
-            double ulps = fz_ulps(got, d);
-            bool nan_bad = isnan(got) != (mpfr_nan_p(d) != 0);
-            double bound = c->op->ulp_bwd + 1e-9;
-            if (mpfr_cmpabs_ui(d, 0) != 0 && mpfr_get_exp(d) < -1021)
-                bound += 1.0; /* a subnormal result: the cotangent's scaling rounds once more */
-            bool bad;
-            if (c->strict)
-                bad = ulps > bound;
-            else if (c->pointwise)
-                bad = ulps > LOOSE_ULPS;
-            else
-                bad = false; /* no sound magnitude scale for a general VJP off its box */
-            if (nan_bad || bad) {
-                describe(c, what, sizeof what);
-                fz_fail("%s: backward d/dx%u[%zu]: expected %s, got %a, %.3g ulps (bound %g%s)", what,
-                        i, j, fz_mpfr_str(e, sizeof e, d), got, ulps,
-                        c->strict ? c->op->ulp_bwd : LOOSE_ULPS, c->strict ? "" : ", outside the box");
-            }
+            judge(c, "backward", i, j, gx[i][j], kink, d, l, r);
+            if (jv)
+                judge(c, "jvp", i, j, jv[j], kink, d, l, r);
         }
-    }
     mpfr_clears(d, l, r, (mpfr_ptr)0);
     ctx_clear(&ctx, c);
+    free(jv);
     for (unsigned i = 0; i < c->n; i++)
         free(gx[i]);
 }
