@@ -1,7 +1,7 @@
 /* arith.c - add, sub, mul, div (NumPy broadcasting) and neg. */
 #include "kernel.h"
 
-/* A macro, not a const object: clang (C11) rejects objects in static initializers. */
+/* A macro, not a const object: C does not allow one in a static initializer. */
 #define ANY_PAIR {{-10, -10}, {10, 10}}
 
 /* ---- add: y = a + b; da = 1, db = 1 ---- */
