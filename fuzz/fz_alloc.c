@@ -56,11 +56,16 @@ void *fz_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize)
         a->failures++;
         return NULL; /* the old block stays as it was */
     }
-    void *p = realloc(ptr, nsize);
-    if (!p)
-        return NULL;
+    /* Forget the old block first: after a successful realloc its address must
+     * not be used; a failed realloc keeps it, so it is remembered again. */
     if (ptr)
         forget(a, ptr);
+    void *p = realloc(ptr, nsize);
+    if (!p) {
+        if (ptr)
+            remember(a, ptr, osize);
+        return NULL;
+    }
     remember(a, p, nsize);
     a->live_bytes += nsize - (ptr ? osize : 0);
     return p;
