@@ -130,6 +130,11 @@ static axis_view view_of(const ad_shape *s, double axis_attr)
 
 static ad_status axis_check(const double *attr, char *why, size_t len)
 {
+    /* Range first: converting a double outside int's range is undefined behaviour. */
+    if (!(attr[0] >= -(double)AD_MAX_RANK && attr[0] <= (double)AD_MAX_RANK)) {
+        snprintf(why, len, "axis must be in [-%d, %d], got %g", AD_MAX_RANK, AD_MAX_RANK, attr[0]);
+        return AD_EINVAL;
+    }
     if (attr[0] != (double)(int)attr[0]) {
         snprintf(why, len, "axis must be an integer, got %g", attr[0]);
         return AD_EINVAL;

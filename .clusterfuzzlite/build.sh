@@ -1,0 +1,22 @@
+#!/bin/bash -eu
+# build.sh - builds the harnesses the OSS-Fuzz way: $CC and $CFLAGS compile, $CXX links
+# with $LIB_FUZZING_ENGINE, static libraries only; binaries, seed corpus zips,
+# dictionaries and options land in $OUT. Runs unchanged outside Docker with those
+# variables set (see .ci/fuzz-oss).
+cd "$(dirname "$0")/.."
+: "${CC:?}" "${CXX:?}" "${CFLAGS:=}" "${LIB_FUZZING_ENGINE:?}" "${OUT:?}"
+export CC CXX CFLAGS
+build=${ADCHECK_OSS_BUILD:-build-oss-fuzz}
+rm -rf "$build"
+# The engine flags go through a meson array: the brackets keep any commas in one item.
+meson setup "$build" -Dfuzzing=oss-fuzz "-Dfuzz_link_args=['$LIB_FUZZING_ENGINE']" \
+  -Ddefault_library=static -Dprefer_static=true -Db_lundef=false \
+  -Dtests=false -Dbench=false -Dexamples=false
+ninja -C "$build" fuzz/fuzz_op fuzz/fuzz_program fuzz/fuzz_alloc
+for h in fuzz_op fuzz_program fuzz_alloc; do
+  cp "$build/fuzz/$h" "$OUT/$h"
+  cp "fuzz/dict/$h.dict" "$OUT/$h.dict"
+  rm -f "$OUT/${h}_seed_corpus.zip"
+  (cd "fuzz/corpus/$h" && zip -q -j "$OUT/${h}_seed_corpus.zip" ./*)
+  printf '[libfuzzer]\ndict = %s.dict\nrss_limit_mb = 2560\ntimeout = 25\n' "$h" >"$OUT/$h.options"
+done

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""gen_corpus.py - writes the hand-made seed corpora, teeth inputs and dictionaries
+of the harnesses (their byte formats are in decode.c, opdecode.c, program.c).
+Run from anywhere: python3 fuzz/gen_corpus.py; commit what it writes."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# op name: (arity, elements per input). Ops this table does not know still get
+# seeds: their inputs run out and decode as +0.
+OPS = {
+    "add": (2, [1, 1]), "sub": (2, [1, 1]), "mul": (2, [1, 1]), "div": (2, [1, 1]),
+    "neg": (1, [1]), "exp": (1, [1]), "log": (1, [1]), "sqrt": (1, [1]), "tanh": (1, [1]),
+    "relu": (1, [1]), "sum": (1, [20]), "mean": (1, [20]), "sum_axis": (1, [20]),
+    "mean_axis": (1, [20]), "matmul": (2, [12, 8]),
+}
+# The shared thresholds, in decode.c's order (mode 2 picks among own hints first).
+N_THRESHOLDS = 11
+SPECIALS = 20  # entries of fz_special's table
+
+
+def op_name(name):
+    b = name.encode()
+    return bytes([0x80 | len(b)]) + b
+
+
+def uniform(lo, hi, x):
+    """Mode 4: x in [lo, hi] on the decoder's 2^32 grid."""
+    u = round((x - lo) / (hi - lo) * 4294967295)
+    return bytes([4]) + struct.pack("<I", max(0, min(u, 4294967295)))
+
+
+def special(i):
+    return bytes([0, i])
+
+
+def raw(x):
+    return bytes([1]) + struct.pack("<d", x)
+
+
+def small_int(k):
+    return bytes([7, (k + 4) % 9])
+
+
+def near(hint_index, ulps, negative=False):
+    """Mode 2: hint number hint_index (own hints first), moved by ulps in [-4, 4]."""
+    return bytes([2 | (0x10 if negative else 0), hint_index, (ulps + 4) % 9])
+
+
+def op_case(name, flags=0, kink=0, gy_exp=0, values=()):
+    return op_name(name) + bytes([flags, kink, (gy_exp + 8) % 17]) + b"".join(values)
+
+
+def write(folder, name, data):
+    path = os.path.join(HERE, folder)
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, name), "wb") as f:
+        f.write(data)
+
+
+DOMAINS = {"div": [(-10, 10), (0.25, 10)], "exp": [(-700, 700)], "log": [(1e-300, 1e300)],
+           "sqrt": [(1e-300, 1e300)], "tanh": [(-20, 20)], "sum": [(0.5, 2)], "mean": [(0.5, 2)],
+           "sum_axis": [(0.5, 2)], "mean_axis": [(0.5, 2)], "matmul": [(0.5, 2), (0.5, 2)]}
+
+
+def fuzz_op():
+    for name, (arity, counts) in OPS.items():
+        dom = DOMAINS.get(name, [(-10, 10)] * 2)
+        mid = [uniform(lo, hi, lo + (hi - lo) * 0.37) for lo, hi in dom]
+        # inside the box: the promised bounds apply
+        vals = [mid[i % len(mid)] * counts[i] for i in range(arity)]
+        write("corpus/fuzz_op", f"{name}_in_box", op_case(name, values=vals))
+        # zeros, ones and small integers everywhere: kinks and exact cases
+        for k in (-1, 0, 1, 2):
+            vals = [small_int(k) * counts[i] for i in range(arity)]
+            write("corpus/fuzz_op", f"{name}_int_{k}", op_case(name, kink=2, values=vals))
+        # each special value in the first input, a box value in the others
+        for s in range(SPECIALS):
+            vals = [special(s) * counts[0]] + [mid[i % len(mid)] * counts[i] for i in range(1, arity)]
+            write("corpus/fuzz_op", f"{name}_special_{s:02d}", op_case(name, gy_exp=1, values=vals))
+        # next to every shared threshold (+-1 ulp), first input
+        for t in range(N_THRESHOLDS):
+            for u in (-1, 1):
+                vals = [near(2 + t, u) * counts[0]] + [mid[i % len(mid)] * counts[i] for i in range(1, arity)]
+                write("corpus/fuzz_op", f"{name}_thr_{t:02d}_{'m' if u < 0 else 'p'}",
+                      op_case(name, values=vals))
+    # relu exactly on its kink with each tape setting; decoded shapes; attributes
+    for kb, tag in ((0, "0"), (1, "1"), (2, "half"), (200, "0.78")):
+        write("corpus/fuzz_op", f"relu_kink_grad_{tag}", op_case("relu", kink=kb, values=[special(0)]))
+    write("corpus/fuzz_op", "relu_kink_neg_zero", op_case("relu", values=[special(1)]))
+    write("corpus/fuzz_op", "add_broadcast_2x3_3",
+          op_name("add") + bytes([3, 0, 8, 2, 2, 3, 1, 3]) + small_int(1) * 6 + small_int(2) * 3)
+    write("corpus/fuzz_op", "matmul_shapes_2x0_0x3",
+          op_name("matmul") + bytes([3, 0, 8, 2, 2, 0, 2, 0, 3]))
+    write("corpus/fuzz_op", "sum_axis_attr_0", op_name("sum_axis") + bytes([4, 0, 8, 0, 4]) + small_int(1) * 20)
+    write("corpus/fuzz_op", "sum_axis_attr_bad_5", op_name("sum_axis") + bytes([4, 0, 8, 0, 9]))
+    write("corpus/fuzz_op", "mean_axis_shape_3d",
+          op_name("mean_axis") + bytes([3, 0, 8, 3, 2, 1, 3]) + small_int(2) * 6)
+    # teeth: plant_cube (planted only) at x = 1.375, inside its wrong region
+    write("teeth", "fuzz_op_planted", op_case("plant_cube", values=[uniform(-2, 2, 1.375)]))
+
+
+def prog_leaf(shape_index, values, kind=0):
+    return bytes([kind, shape_index]) + b"".join(values)
+
+
+def fuzz_program():
+    def q(x):  # quarter steps in [-2, 2]: leaf byte b < 240 decodes to (b % 17 - 8) / 4
+        return bytes([int(round(x * 4)) + 8])
+    seeds = {
+        # relu_at_zero byte, n_leaves byte (1 + b % 4), leaves, n_ops byte, ops...
+        "relu_exp_scalar": bytes([0, 0]) + prog_leaf(0, [q(0.5)]) + bytes([1]) + op_name("relu")
+        + op_name("exp") + bytes([0]) + bytes([8]),
+        "relu_at_kink": bytes([200, 0]) + prog_leaf(0, [q(0)]) + bytes([0]) + op_name("relu") + bytes([8]),
+        "fanout_mul_self": bytes([0, 0]) + prog_leaf(0, [q(1.5)]) + bytes([2]) + op_name("tanh")
+        + op_name("mul") + bytes([0, 0]) + op_name("add") + bytes([0, 1]) + bytes([8]),
+        "matmul_relu_sum": bytes([0, 1]) + prog_leaf(4, [q(x) for x in (1, -1, .5, 0, 2, -.25)])
+        + prog_leaf(5, [q(x) for x in (.5, -.5, 1, 1.5, -2, .25)]) + bytes([2]) + op_name("matmul")
+        + bytes([1, 0]) + op_name("relu") + bytes([0]) + op_name("mean") + bytes([0]) + bytes([8] * 12),
+        "param_log_div": bytes([0, 1]) + prog_leaf(2, [q(1.25), q(.75)], kind=210)
+        + prog_leaf(2, [q(.5), q(2)]) + bytes([2]) + op_name("sqrt") + bytes([1]) + op_name("div")
+        + bytes([0, 1]) + op_name("log") + bytes([0]) + bytes([8] * 4),
+        "broadcast_sub_sum_axis": bytes([0, 1]) + prog_leaf(4, [q(x) for x in (1, 2, -1, 0, .5, .25)])
+        + prog_leaf(3, [q(x) for x in (1, -1, 0)]) + bytes([1]) + op_name("sub") + bytes([1, 0])
+        + op_name("sum_axis") + bytes([1, 3, 0]) + bytes([8] * 9),
+        "const_mixed": bytes([0, 1]) + prog_leaf(0, [q(.75)]) + prog_leaf(0, [q(-.5)], kind=240)
+        + bytes([2]) + op_name("mul") + bytes([0, 1]) + op_name("exp") + bytes([0]) + op_name("neg")
+        + bytes([0]) + bytes([8] * 2),
+    }
+    for name, data in seeds.items():
+        write("corpus/fuzz_program", name, data)
+    # teeth: plant_cube at 1.375 (uniform mode: a leaf byte >= 240, then 4 bytes)
+    u = round((1.375 + 2) / 4 * 4294967295)
+    write("teeth", "fuzz_program_planted", bytes([0, 0, 0, 0, 240]) + struct.pack("<I", u)
+          + bytes([0]) + op_name("plant_cube") + bytes([8]))
+    # fuzz_alloc: a schedule byte pair, then a program
+    for i, (name, data) in enumerate(seeds.items()):
+        for mode, arg in ((0, 0), (0, 3), (1, 2), (1, 9), (3, 5)):
+            write("corpus/fuzz_alloc", f"{name}_m{mode}_{arg}", bytes([mode, arg]) + (bytes([arg + 1]) if mode == 3 else b"") + data)
+
+
+def dicts():
+    os.makedirs(os.path.join(HERE, "dict"), exist_ok=True)
+    names = [n for n in OPS] + ["plant_cube"]
+    lines = ["# op names in the name mode of fz_pick_op: a length byte with the top bit set"]
+    lines += ['op_%s="%s"' % (n, "".join("\\x%02x" % c for c in op_name(n))) for n in names]
+    dbl = {"inf": float("inf"), "ninf": float("-inf"), "max": 1.7976931348623157e308,
+           "min": 2.2250738585072014e-308, "tiny": 5e-324, "one": 1.0, "half": 0.5,
+           "exp_max": 709.782712893384, "exp_min": -745.1332191019411}
+    raw_lines = ["# raw-bit doubles after the mode byte 1"]
+    raw_lines += ['raw_%s="\\x01%s"' % (k, "".join("\\x%02x" % c for c in struct.pack("<d", v)))
+                  for k, v in dbl.items()]
+    raw_lines.append('raw_nan="\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\xf8\\x7f"')
+    for harness, extra in (("fuzz_op", raw_lines), ("fuzz_program", []), ("fuzz_alloc", [])):
+        with open(os.path.join(HERE, "dict", harness + ".dict"), "w") as f:
+            f.write("\n".join(lines + extra) + "\n")
+
+
+if __name__ == "__main__":
+    fuzz_op()
+    fuzz_program()
+    dicts()

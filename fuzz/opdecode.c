@@ -1,0 +1,60 @@
+/* opdecode.c - op choice by name or index, per-op hints, small shapes. */
+#include <stdlib.h>
+#include <string.h>
+#include "opdecode.h"
+
+/* ADCHECK_FUZZ_OP=name pins every pick to one op (a custom op's author fuzzes
+ * just that op); read once, so a run stays deterministic. */
+static const ad_op *pinned_op(void)
+{
+    static int done;
+    static const ad_op *op;
+    if (!done) {
+        const char *name = getenv("ADCHECK_FUZZ_OP");
+        op = name && name[0] ? ad_op_find(name) : NULL;
+        done = 1;
+    }
+    return op;
+}
+
+const ad_op *fz_pick_op(fz_in *in)
+{
+    const ad_op *pin = pinned_op();
+    size_t n = ad_op_count();
+    if (n == 0)
+        return NULL;
+    uint8_t b = fz_u8(in);
+    if (!(b & 0x80))
+        return pin ? pin : ad_op_at(b % n);
+    char name[64];
+    size_t len = b & 0x3f;
+    for (size_t i = 0; i < len; i++)
+        name[i] = (char)fz_u8(in);
+    name[len] = '\0';
+    const ad_op *op = ad_op_find(name);
+    return pin ? pin : op ? op : ad_op_at(len % n);
+}
+
+void fz_op_hints_init(fz_op_hints *oh, const ad_op *op, unsigned i)
+{
+    size_t k = 0;
+    for (unsigned j = 0; j < op->n_kinks && k < 14; j++)
+        oh->near[k++] = op->kinks[j].at;
+    oh->near[k++] = op->domain.lo[i];
+    oh->near[k++] = op->domain.hi[i];
+    oh->h = (fz_hints){.lo = op->domain.lo[i], .hi = op->domain.hi[i], .near = oh->near, .n_near = k};
+}
+
+ad_shape fz_shape(fz_in *in)
+{
+    ad_shape s = AD_SCALAR;
+    s.rank = (unsigned)fz_range(in, 0, 3);
+    for (unsigned d = 0; d < s.rank; d++)
+        s.dim[d] = (size_t)fz_range(in, 0, 4);
+    return s;
+}
+
+ad_shape fz_sample_shape(const ad_op *op, unsigned i)
+{
+    return op->sample_shapes ? op->sample_shapes[i] : AD_SCALAR;
+}

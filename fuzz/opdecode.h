@@ -1,0 +1,28 @@
+/* opdecode.h - decoding which op, shapes, attributes and hints a harness uses. */
+#ifndef FZ_OPDECODE_H
+#define FZ_OPDECODE_H
+
+#include <ad/ad.h>
+#include "decode.h"
+
+/* Picks a registry op. A first byte with the top bit set is followed by a
+ * name of (byte & 0x3f) characters, so committed seeds keep naming the same
+ * op when ops are added; otherwise the byte indexes the registry. Unknown
+ * names fall back to an index, so every input names some op. The environment
+ * variable ADCHECK_FUZZ_OP=name makes every pick that op (bytes are read alike). */
+const ad_op *fz_pick_op(fz_in *in);
+
+/* Near-values for input i of op: its kinks and the edges of its box. */
+typedef struct fz_op_hints {
+    double near[16];
+    fz_hints h;
+} fz_op_hints;
+void fz_op_hints_init(fz_op_hints *oh, const ad_op *op, unsigned i);
+
+/* A small shape: rank 0..3, dims 0..4. */
+ad_shape fz_shape(fz_in *in);
+
+/* The op's sample shape for input i (a scalar when it has none). */
+ad_shape fz_sample_shape(const ad_op *op, unsigned i);
+
+#endif
