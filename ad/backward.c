@@ -20,7 +20,7 @@ static ad_status zero_grads(ad_tape *t, size_t last)
     return AD_OK;
 }
 
-ad_status ad_backward(ad_tape *t, ad_var loss)
+ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
 {
     if (!t)
         return AD_EINVAL;
@@ -55,7 +55,14 @@ ad_status ad_backward(ad_tape *t, ad_var loss)
         }
         n->op->backward(&a, n->grad, gx);
     }
+    return AD_OK;
+}
 
+ad_status ad_backward(ad_tape *t, ad_var loss)
+{
+    ad_status st = ad__backward_sweep(t, loss);
+    if (st != AD_OK || !t->nodes[loss.index].needs_grad)
+        return st;
     for (size_t i = 0; i <= loss.index; i++) {
         const ad__node *n = &t->nodes[i];
         if (n->kind != AD__LEAF_PARAM)
@@ -63,5 +70,7 @@ ad_status ad_backward(ad_tape *t, ad_var loss)
         for (size_t j = 0; j < n->count; j++)
             n->param->grad[j] += n->grad[j];
     }
-    return AD_OK;
+    /* the hook runs after the parameters got their gradient: a failed check
+     * leaves the step's gradients in place for the caller to inspect */
+    return t->verify ? ad__verify_backward(t, loss) : AD_OK;
 }

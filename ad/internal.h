@@ -54,6 +54,7 @@ struct ad_tape {
     ad_status status;           /* first error, sticky                     */
     char msg[512];
     bool is_static;             /* the in-error tape ad_tape_new returns on failure */
+    uint8_t verify;             /* ad_verify_mode run after each ad_backward */
 };
 
 struct ad_param {
@@ -78,6 +79,15 @@ ad__node *ad__resolve(ad_tape *t, ad_var v, const char *fn);
 void ad__node_args(const ad_tape *t, const ad__node *n, ad_op_args *a);
 /* Handle for node i of the current generation. */
 ad_var ad__var_of(const ad_tape *t, size_t i);
+
+/* ---- backward (backward.c) and its verify hook (verify_hook.c) ---- */
+/* The reverse sweep alone: node gradients of everything up to loss, nothing
+ * added into parameters, no verify hook. @return AD_OK or the tape's error. */
+ad_status ad__backward_sweep(ad_tape *t, ad_var loss);
+/* The AD_VERIFY environment variable as an ad_verify_mode (off when unset). */
+uint8_t ad__verify_env(void);
+/* Runs the checker after a backward; AD_ECHECK with the worst line on failure. */
+ad_status ad__verify_backward(ad_tape *t, ad_var loss);
 
 /* ---- registry (ops/registry.c) ---- */
 bool ad__op_is_builtin(const ad_op *op);

@@ -45,6 +45,7 @@ ad_tape *ad_tape_new(const ad_tape_opts *opts)
         t->id = atomic_fetch_add(&next_tape_id, 1);
     t->gen = 1;
     t->relu_at_zero = o.relu_at_zero;
+    t->verify = ad__verify_env(); /* AD_VERIFY=off|fd|mpfr|all */
     return t;
 }
 

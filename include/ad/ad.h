@@ -9,5 +9,6 @@
 #include "op.h"
 #include "tape.h"
 #include "ops.h"
+#include "check.h"
 
 #endif

@@ -55,6 +55,9 @@ typedef struct ad_check_kink {
     bool exactly_on;        /* the input sat on the kink (not only crossed it within a step) */
 } ad_check_kink;
 
+/* In fast mode, an entry for direction d has node AD_CHECK_DIRECTION and element d. */
+#define AD_CHECK_DIRECTION SIZE_MAX
+
 typedef struct ad_check_coord {
     size_t node;            /* the leaf (input or parameter binding) on the tape */
     size_t element;         /* element within that leaf                           */
@@ -79,11 +82,14 @@ typedef struct ad_check_report {
     ad_check_witness fd, mpfr, dot;
     bool ref_confirmed;                 /* the MPFR reference agreed with a run at higher precision */
     bool fast;                          /* directions, not coordinates       */
+    bool localized;                     /* fast mode failed and fell back to coordinates */
     size_t n_coords, n_checked, n_kinks, n_skipped;
+    char notes[256];                    /* e.g. "no MPFR reference for op 'x' (node 3)" */
     bool vacuous;                       /* the check proved nothing          */
     char vacuity[160];                  /* why, when vacuous                 */
     ad_check_coord *coords;             /* n_coords entries, worst first     */
     ad_allocator alloc;                 /* what coords came from             */
+    size_t cap_bytes;                   /* bytes of coords (the allocator is told) */
 } ad_check_report;
 
 /**
@@ -108,6 +114,23 @@ AD_API ad_status ad_check_report_print(const ad_check_report *r, FILE *f);
 
 /** Prints a report as one JSON object. @return AD_OK or AD_EIO. */
 AD_API ad_status ad_check_report_json(const ad_check_report *r, FILE *f);
+
+/**
+ * Saves the recorded program up to loss, its inputs as hex floats, and the
+ * report's failing coordinates as a replayable text file (format in README).
+ * @param r  a report of this program, or NULL to save the program only
+ * @return AD_OK; AD_EINVAL (NULL t or f), AD_EHANDLE, the tape's sticky error; AD_EIO.
+ */
+AD_API ad_status ad_check_save(ad_tape *t, ad_var loss, const ad_check_report *r, FILE *f);
+
+/**
+ * Loads a file written by ad_check_save into an empty tape: leaves become
+ * inputs (parameters too) or constants, ops are looked up in the registry.
+ * @param loss receives the loss variable
+ * @return AD_OK; AD_EPARSE (line named in the tape message), AD_ENOTFOUND
+ *         (an unknown op), or an error of the builders; recorded on t.
+ */
+AD_API ad_status ad_check_load(ad_tape *t, FILE *f, ad_var *loss);
 
 /**
  * Forward mode: the directional derivative of out along a tangent for every
@@ -164,6 +187,9 @@ typedef struct ad_op_report {
     size_t samples, kinks_checked, failures;
     ad_verify_worst fwd, bwd, jvp;
     char first_failure[256];       /* explains itself: input, expected, got, ulps */
+    size_t outside_mismatches;     /* disagreements at special points outside the
+                                      domain box: reported, not failures   */
+    char first_outside[256];
 } ad_op_report;
 
 /**

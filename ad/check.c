@@ -1,0 +1,388 @@
+/* check.c - ad_check_grad: runs the witnesses over every coordinate (or random
+ * directions), judges each, sorts worst first and says when nothing was proved. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "check_int.h"
+
+/* Above this many coordinates a failed fast check localizes by FD only: an
+ * MPFR derivative per coordinate costs four replays of the whole tape. */
+#define MPFR_LOCALIZE_MAX 256
+/* Normwise floor: cancellation in a sum leaves small gradient entries with an
+ * absolute error near eps times the largest entry, not a relative one. */
+#define NORMWISE_EPS 64.0
+/* Two MPFR runs agree when within 2^-80 relative: far beyond double. */
+#define CONFIRM_BITS 80
+
+typedef struct run {
+    ad__ctx c;
+    ad__mp m1, m2;          /* at prec and at prec * 3 / 2           */
+    bool mp;                /* the replay is available               */
+    bool mp_missing;        /* an op had no reference (or it failed) */
+    ad_check_opts o;
+    ad_check_report *r;
+    double max_ulps;
+} run;
+
+ad_check_opts ad_check_opts_default(void)
+{
+    return AD_CHECK_DEFAULTS;
+}
+
+static void note(ad_check_report *r, const char *s)
+{
+    size_t n = strlen(r->notes);
+    if (strstr(r->notes, s))
+        return;
+    snprintf(r->notes + n, sizeof r->notes - n, "%s%s", n ? "; " : "", s);
+}
+
+/* The MPFR derivative along u or coordinate k at both precisions; writes
+ * ref and ref_str, the ulps of engine; false when the replay cannot run. */
+static bool mp_derivative(run *s, const double *u, size_t k, ad_check_coord *co)
+{
+    mpfr_t d1, d2, diff;
+    mpfr_inits2(s->m2.prec, d1, d2, diff, (mpfr_ptr)0);
+    bool ok = ad__mp_central(&s->m1, u, k, d1) == 0 && ad__mp_central(&s->m2, u, k, d2) == 0;
+    if (!ok) {
+        note(s->r, s->m1.note[0] ? s->m1.note : s->m2.note);
+        s->mp = false;
+        s->mp_missing = true;
+    } else {
+        mpfr_sub(diff, d1, d2, MPFR_RNDN);
+        mpfr_abs(diff, diff, MPFR_RNDN);
+        mpfr_mul_2si(diff, diff, CONFIRM_BITS, MPFR_RNDN);
+        bool same = mpfr_nan_p(d1) ? mpfr_nan_p(d2)
+                                   : (mpfr_equal_p(d1, d2) || mpfr_cmpabs(diff, d2) <= 0);
+        if (!same) {
+            s->r->ref_confirmed = false;
+            note(s->r, "the MPFR reference is unconfirmed: the run at higher precision disagrees");
+        }
+        co->ref = mpfr_get_d(d2, MPFR_RNDN);
+        ad__mp_str(d2, co->ref_str, sizeof co->ref_str);
+        co->ulps = ad__ulps(co->engine, d2);
+        co->rel = fabs(co->engine - co->ref) / fabs(co->ref);
+    }
+    mpfr_clears(d1, d2, diff, (mpfr_ptr)0);
+    return ok;
+}
+
+/* Runs the witnesses on one coordinate (u NULL) or direction u; the verdict
+ * that needs every coordinate (the normwise floor) comes later in judge(). */
+static void measure(run *s, const double *u, size_t k, ad_check_coord *co)
+{
+    co->fd = co->fd_err = co->ref = co->ulps = co->rel = NAN;
+    co->cls = AD_COORD_OK;
+    if (!isfinite(u ? s->c.xmax : co->x) || (u && !isfinite(co->engine) && !isnan(co->engine))) {
+        co->cls = AD_COORD_SKIPPED;
+        return;
+    }
+    ad__fd fd;
+    ad__fd_run(&s->c, u, k, &fd); /* always: its evaluations also find kinks */
+    if (s->o.fd) {
+        co->fd = fd.d;
+        co->fd_err = fd.err;
+    }
+    if (fd.kink) {
+        co->cls = ad__kink_judge(&s->c, s->mp ? &s->m1 : NULL, u, k, &fd, s->max_ulps, co);
+        snprintf(co->ref_str, sizeof co->ref_str, "%.21g", co->ref);
+        co->ulps = fabs(co->engine - co->ref) / ad__ulp_of(co->ref); /* to the nearest hull point */
+        co->rel = fabs(co->engine - co->ref) / fabs(co->ref);
+        return;
+    }
+    if (s->mp)
+        mp_derivative(s, u, k, co);
+}
+
+static bool finite_xor(double a, double b)
+{
+    return isfinite(a) != isfinite(b);
+}
+
+/* The verdict of one measured entry; mag: the normwise scale. */
+static void judge(run *s, ad_check_coord *co, double mag)
+{
+    ad_check_report *r = s->r;
+    if (co->cls == AD_COORD_SKIPPED) {
+        r->n_skipped++;
+        return;
+    }
+    r->n_checked++;
+    if (co->has_kink) {
+        r->n_kinks++;
+        if (co->cls != AD_COORD_KINK_OK)
+            (s->mp ? &r->mpfr : &r->fd)->pass = false;
+        return;
+    }
+    double e = co->engine;
+    if (!isnan(co->fd)) {
+        double err = fabs(e - co->fd), rel = err / fmax(fabs(co->fd), DBL_MIN);
+        double tol = s->o.rtol > 0 || s->o.atol > 0
+                         ? s->o.atol + s->o.rtol * fabs(co->fd)
+                         : 2.0 * co->fd_err + 16.0 * DBL_EPSILON * fabs(e);
+        if (finite_xor(e, co->fd)) {
+            co->cls = AD_COORD_NAN_MISMATCH;
+            r->fd.pass = false;
+        } else if (isfinite(e) && !(err <= tol)) {
+            co->cls = AD_COORD_MISMATCH;
+            r->fd.pass = false;
+        }
+        if (isfinite(e) && isfinite(co->fd) && rel > r->fd.max_error)
+            r->fd.max_error = rel;
+    }
+    if (!isnan(co->ulps) || !isnan(co->ref)) {
+        double floor = NORMWISE_EPS * DBL_EPSILON * mag;
+        bool bad_nan = isnan(e) != isnan(co->ref) || finite_xor(e, co->ref);
+        if (bad_nan) {
+            co->cls = AD_COORD_NAN_MISMATCH;
+            r->mpfr.pass = false;
+        } else if (!(co->ulps <= s->max_ulps || fabs(e - co->ref) <= floor)) {
+            if (co->cls == AD_COORD_OK)
+                co->cls = AD_COORD_MISMATCH;
+            r->mpfr.pass = false;
+        }
+        if (co->ulps > r->mpfr.max_error)
+            r->mpfr.max_error = co->ulps;
+    }
+}
+
+/* Worst first: failures, then the largest error (ulps, else FD relative). */
+static double badness(const ad_check_coord *c)
+{
+    bool fail = c->cls == AD_COORD_MISMATCH || c->cls == AD_COORD_KINK_BAD ||
+                c->cls == AD_COORD_NAN_MISMATCH;
+    double e = !isnan(c->ulps) ? c->ulps
+               : !isnan(c->fd) ? fabs(c->engine - c->fd) / fmax(fabs(c->fd), DBL_MIN) / DBL_EPSILON
+                               : 0.0;
+    if (isnan(e))
+        e = INFINITY;
+    return (fail ? 1e300 : 0.0) + fmin(e, 1e299);
+}
+
+static int worst_first(const void *a, const void *b)
+{
+    double x = badness(a), y = badness(b);
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void coord_init(const run *s, size_t k, ad_check_coord *co)
+{
+    size_t l = 0;
+    while (s->c.off[l + 1] <= k)
+        l++;
+    memset(co, 0, sizeof *co);
+    co->node = s->c.leaf[l];
+    co->element = k - s->c.off[l];
+    co->x = s->c.x[k];
+    co->engine = s->c.g[k];
+}
+
+/* Per coordinate: measure all, then judge with the normwise scale max |ref|. */
+static void per_coordinate(run *s, ad_check_coord *co)
+{
+    size_t n = s->c.n_coords;
+    double mag = 0.0;
+    for (size_t k = 0; k < n; k++) {
+        coord_init(s, k, &co[k]);
+        measure(s, NULL, k, &co[k]);
+        double m = isfinite(co[k].ref) ? fabs(co[k].ref) : 0.0;
+        mag = fmax(mag, m);
+    }
+    for (size_t k = 0; k < n; k++)
+        judge(s, &co[k], mag);
+}
+
+/* Fast mode: random directions u, <g, u> against the witnesses along u.
+ * @return true when every direction passed. */
+static bool directions(run *s, ad_check_coord *co, double *u, ad__rng *rng)
+{
+    for (unsigned d = 0; d < s->o.n_directions; d++) {
+        long double eng = 0.0L, mag = 0.0L;
+        for (size_t j = 0; j < s->c.n_coords; j++) {
+            u[j] = ad__rng_range(rng, -1.0, 1.0);
+            eng += (long double)s->c.g[j] * u[j];
+            mag += fabsl((long double)s->c.g[j] * u[j]);
+        }
+        memset(&co[d], 0, sizeof co[d]);
+        co[d].node = AD_CHECK_DIRECTION;
+        co[d].element = d;
+        co[d].x = NAN;
+        co[d].engine = (double)eng;
+        measure(s, u, 0, &co[d]);
+        judge(s, &co[d], (double)mag);
+    }
+    return s->r->fd.pass && s->r->mpfr.pass;
+}
+
+static void vacuity(ad_check_report *r)
+{
+    if (r->n_checked == 0) {
+        r->vacuous = true;
+        snprintf(r->vacuity, sizeof r->vacuity, "no coordinate was checked (%zu skipped)",
+                 r->n_skipped);
+        return;
+    }
+    for (size_t i = 0; i < r->n_coords; i++) {
+        const ad_check_coord *c = &r->coords[i];
+        if (c->cls == AD_COORD_SKIPPED)
+            continue;
+        if (c->engine != 0.0 || (!isnan(c->fd) && c->fd != 0.0) || (!isnan(c->ref) && c->ref != 0.0))
+            return;
+    }
+    r->vacuous = true;
+    snprintf(r->vacuity, sizeof r->vacuity,
+             "the gradient and every witness are exactly 0 at all %zu checked coordinates",
+             r->n_checked);
+}
+
+static ad_status check_opts(ad_tape *t, const ad_check_opts *o)
+{
+    if (o->prec < 64 || o->prec > 4096)
+        return ad__fail(t, AD_EINVAL, "ad_check_grad: prec must be 64 to 4096 bits, got %u", o->prec);
+    if (!(o->rtol >= 0) || !(o->atol >= 0) || !(o->max_ulps >= 0) || isinf(o->rtol) ||
+        isinf(o->atol) || isinf(o->max_ulps))
+        return ad__fail(t, AD_EINVAL,
+                        "ad_check_grad: rtol, atol and max_ulps must be finite and >= 0 "
+                        "(got %g, %g, %g)", o->rtol, o->atol, o->max_ulps);
+    if ((o->fast || o->fast_above) && o->n_directions == 0)
+        return ad__fail(t, AD_EINVAL, "ad_check_grad: fast mode needs n_directions >= 1");
+    if (!o->fd && !o->mpfr && !o->dot)
+        return ad__fail(t, AD_EINVAL, "ad_check_grad: every witness is off (fd, mpfr, dot)");
+    return AD_OK;
+}
+
+/* Allocates n entries for the report from the tape's allocator. */
+static ad_status take_coords(run *s, size_t n)
+{
+    size_t bytes;
+    if (!ad__mul_size(n ? n : 1, sizeof(ad_check_coord), &bytes))
+        return ad__fail(s->c.t, AD_EOVERFLOW, "ad_check_grad: the report's size overflows");
+    s->r->coords = ad__alloc(&s->c.t->alloc, bytes);
+    if (!s->r->coords)
+        return ad__fail(s->c.t, AD_ENOMEM, NULL);
+    s->r->n_coords = n;
+    s->r->cap_bytes = bytes;
+    return AD_OK;
+}
+
+static ad_status fast_check(run *s, ad__rng *rng)
+{
+    ad_check_report *r = s->r;
+    size_t n_dir = s->o.n_directions, n = s->c.n_coords, bytes;
+    if (!ad__mul_size(n, sizeof(double), &bytes))
+        return ad__fail(s->c.t, AD_EOVERFLOW, "ad_check_grad: the direction's size overflows");
+    double *u = ad__alloc(&s->c.t->alloc, bytes);
+    ad_status st = u ? take_coords(s, n_dir + n) : ad__fail(s->c.t, AD_ENOMEM, NULL);
+    if (st != AD_OK) {
+        ad__free(&s->c.t->alloc, u, bytes);
+        return st;
+    }
+    r->fast = true;
+    bool ok = directions(s, r->coords, u, rng);
+    ad__free(&s->c.t->alloc, u, bytes);
+    if (ok) {
+        r->n_coords = n_dir; /* the tail stays allocated, freed with the report */
+        return AD_OK;
+    }
+    /* localize: the witness that failed, coordinate by coordinate */
+    r->localized = true;
+    if (s->mp && (r->mpfr.pass || n > MPFR_LOCALIZE_MAX)) {
+        if (!r->mpfr.pass)
+            note(r, "localized by finite differences only (too many coordinates for MPFR)");
+        s->mp = false;
+    }
+    per_coordinate(s, r->coords + n_dir);
+    return AD_OK;
+}
+
+ad_status ad_check_grad(ad_tape *t, ad_var loss, const ad_check_opts *opts, ad_check_report *r)
+{
+    if (!t)
+        return AD_EINVAL;
+    if (!r)
+        return ad__fail(t, AD_EINVAL, "ad_check_grad: the report is NULL");
+    memset(r, 0, sizeof *r);
+    r->alloc = t->alloc;
+    if (t->status != AD_OK)
+        return t->status;
+    ad__node *ln = ad__resolve(t, loss, "ad_check_grad");
+    if (!ln)
+        return t->status;
+    if (ln->count != 1 || ln->shape.rank != 0)
+        return ad__fail(t, AD_ENOTSCALAR, "ad_check_grad: the loss (node %u) must be a scalar",
+                        loss.index);
+    run s;
+    memset(&s, 0, sizeof s);
+    s.o = opts ? *opts : ad_check_opts_default();
+    s.r = r;
+    ad_status st = check_opts(t, &s.o);
+    if (st != AD_OK)
+        return st;
+    s.max_ulps = s.o.max_ulps > 0 ? s.o.max_ulps : 64.0;
+    st = ad__ctx_init(&s.c, t, loss.index);
+    if (st != AD_OK)
+        return st;
+    r->pass = r->ref_confirmed = true;
+    r->fd = (ad_check_witness){s.o.fd, true, 0.0};
+    r->mpfr = (ad_check_witness){s.o.mpfr, true, 0.0};
+    if (s.o.mpfr) {
+        unsigned p2 = s.o.prec + s.o.prec / 2;
+        st = ad__mp_init(&s.m1, &s.c, s.o.prec);
+        if (st == AD_OK)
+            st = ad__mp_init(&s.m2, &s.c, p2);
+        if (st != AD_OK)
+            goto done;
+        s.mp = true;
+    }
+    ad__rng rng = {s.o.seed};
+    if (s.c.n_coords == 0) {
+        st = take_coords(&s, 0);
+        r->n_coords = 0;
+    } else if (s.o.fast || (s.o.fast_above && s.c.n_coords > s.o.fast_above)) {
+        st = fast_check(&s, &rng);
+    } else {
+        st = take_coords(&s, s.c.n_coords);
+        if (st == AD_OK)
+            per_coordinate(&s, r->coords);
+    }
+    if (st != AD_OK)
+        goto done;
+    if (s.mp_missing) { /* the replay could not run: said in the notes */
+        r->mpfr.ran = false;
+        r->ref_confirmed = false;
+    }
+    if (s.o.dot && s.c.n_coords) {
+        char why[200] = "";
+        if (ad__dot_test(&s.c, &rng, s.o.n_directions ? s.o.n_directions : 2, &r->dot, why,
+                         sizeof why) != AD_OK)
+            note(r, why);
+    }
+    qsort(r->coords, r->n_coords, sizeof *r->coords, worst_first);
+    for (size_t i = 0; i < r->n_coords; i++)
+        if (r->coords[i].cls == AD_COORD_KINK_BAD || r->coords[i].cls == AD_COORD_NAN_MISMATCH ||
+            r->coords[i].cls == AD_COORD_MISMATCH)
+            r->pass = false;
+    r->pass = r->pass && (!r->fd.ran || r->fd.pass) && (!r->mpfr.ran || r->mpfr.pass) &&
+              (!r->dot.ran || r->dot.pass);
+    vacuity(r);
+done:
+    if (s.o.mpfr) {
+        ad__mp_free(&s.m1);
+        ad__mp_free(&s.m2);
+    }
+    ad__ctx_free(&s.c);
+    if (st != AD_OK)
+        ad_check_report_free(r);
+    return st;
+}
+
+void ad_check_report_free(ad_check_report *r)
+{
+    if (!r || !r->coords)
+        return;
+    ad__free(&r->alloc, r->coords, r->cap_bytes);
+    r->coords = NULL;
+    r->n_coords = 0;
+}

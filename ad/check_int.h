@@ -1,0 +1,113 @@
+/* check_int.h - what the checker's files share: the evaluation context of a
+ * recorded program, its MPFR replay, finite differences, a seeded RNG. */
+#ifndef AD_CHECK_INT_H
+#define AD_CHECK_INT_H
+
+#include <mpfr.h>
+#include "internal.h"
+#include "ad/check.h"
+
+/* ---- rng.c: splitmix64, seeded, for directions and samples (not public) ---- */
+typedef struct ad__rng {
+    uint64_t s;
+} ad__rng;
+uint64_t ad__rng_next(ad__rng *r);
+/* Uniform in [lo, hi). */
+double ad__rng_range(ad__rng *r, double lo, double hi);
+
+/* ---- check_eval.c: the program re-evaluated in double at moved inputs ---- */
+typedef struct ad__ctx {
+    ad_tape *t;
+    size_t last;            /* the loss node                                    */
+    size_t n_leaf, n_coords;
+    size_t *leaf;           /* node of each differentiable leaf                 */
+    size_t *off;            /* first coordinate of each leaf; off[n_leaf] = n_coords */
+    size_t *leaf_of;        /* per node: its leaf number, or SIZE_MAX           */
+    double *x, *g;          /* inputs and engine gradient, flat (n_coords)      */
+    double *xs;             /* scratch inputs                                   */
+    double **val;           /* shadow values of nodes 0..last                   */
+    double *pool;
+    size_t pool_n;          /* bytes of the one block all arrays live in        */
+    int **piece0;           /* pieces at x of nodes with a piece function       */
+    int *piece_pool;
+    size_t piece_n;
+    double f0;              /* the loss at x                                    */
+    double xmax;            /* max |x|                                          */
+} ad__ctx;
+
+/* Builds the context and runs the reverse sweep (the engine gradient).
+ * @return AD_OK, or an error recorded on the tape (ENOMEM, ...). */
+ad_status ad__ctx_init(ad__ctx *c, ad_tape *t, size_t last);
+void ad__ctx_free(ad__ctx *c);
+/* The loss at inputs xs (n_coords doubles). */
+double ad__ctx_eval(ad__ctx *c, const double *xs);
+/* After an eval: the first node element whose piece differs from that at x.
+ * @return true when one does (node and element written). */
+bool ad__ctx_piece_moved(const ad__ctx *c, size_t *node, size_t *elem);
+
+/* ---- check_fd.c: central differences with an error estimate ---- */
+typedef struct ad__fd {
+    double d, err;          /* Richardson value and error estimate              */
+    double dl, dr;          /* one-sided differences (for kinks without MPFR)   */
+    bool kink;              /* a perturbation changed some node's piece          */
+    size_t knode, kelem;
+} ad__fd;
+/* Along coordinate k (u == NULL) or along direction u (n_coords doubles). */
+void ad__fd_run(ad__ctx *c, const double *u, size_t k, ad__fd *o);
+
+/* ---- replay.c: the program evaluated again in MPFR with each op's reference ---- */
+typedef struct ad__mp {
+    const ad__ctx *c;
+    mpfr_prec_t prec;
+    mpfr_ptr *v;            /* per node: count values                           */
+    __mpfr_struct *pool;
+    size_t pool_n;
+    mpfr_t h, tmp;
+    char note[160];         /* why a replay could not run                       */
+} ad__mp;
+
+ad_status ad__mp_init(ad__mp *m, const ad__ctx *c, mpfr_prec_t prec);
+void ad__mp_free(ad__mp *m);
+void ad__mp_set_prec(ad__mp *m, mpfr_prec_t prec);
+/* The loss at x + s*h*u (u NULL: along coordinate k) into out, where h is
+ * the step the last ad__mp_step set. @return 0, or nonzero with m->note set. */
+int ad__mp_eval(ad__mp *m, const double *u, size_t k, int s, mpfr_ptr out);
+/* Sets the MPFR step for coordinate k (u NULL) or direction u:
+ * 2^-(prec/3) scaled by |x_k| (or max |x|), 1 when that is 0. */
+void ad__mp_step(ad__mp *m, const double *u, size_t k);
+/* Central derivative at the current precision. @return 0 or nonzero (note). */
+int ad__mp_central(ad__mp *m, const double *u, size_t k, mpfr_ptr d);
+/* One-sided derivatives (left, right). @return 0 or nonzero (note). */
+int ad__mp_sided(ad__mp *m, const double *u, size_t k, mpfr_ptr dl, mpfr_ptr dr);
+
+/* ---- ulps.c: errors measured in units in the last place of a double ---- */
+/* The spacing of doubles at |r| (DBL_TRUE_MIN below DBL_MIN). */
+double ad__ulp_of(double r);
+/* |got - ref| in ulps of ref rounded to double; 0 when both are the same
+ * non-finite value, INFINITY when only one is non-finite. */
+double ad__ulps(double got, mpfr_srcptr ref);
+/* ref as a decimal string with 21 significant digits. */
+void ad__mp_str(mpfr_srcptr ref, char *buf, size_t len);
+
+/* ---- kink.c: the verdict on a coordinate whose perturbation met a kink ---- */
+/* Along coordinate k (u NULL) or direction u; m NULL: one-sided FD instead of MPFR.
+ * Fills out's kink, ref; @return KINK_OK, KINK_BAD or NAN_MISMATCH. */
+ad_coord_class ad__kink_judge(ad__ctx *c, ad__mp *m, const double *u, size_t k, const ad__fd *fd,
+                              double tol_ulps, ad_check_coord *out);
+
+/* ---- jvp.c ---- */
+/* Forward mode up to node last with flat tangents u over the context's leaves.
+ * @return AD_OK, or AD_EUNSUPPORTED/AD_ENOMEM with why written (nothing recorded). */
+ad_status ad__jvp_flat(const ad__ctx *c, const double *u, double *dy, char *why, size_t len);
+
+/* ---- dot.c ---- */
+/* n random directions u: sum g_j u_j against the jvp; fills w.
+ * @return AD_OK, or the jvp's failure with why set. */
+ad_status ad__dot_test(const ad__ctx *c, ad__rng *rng, unsigned n, ad_check_witness *w, char *why,
+                       size_t len);
+
+/* ---- report.c ---- */
+/* One line about a coordinate: what the text printer and the verify hook print. */
+void ad__coord_line(const ad_check_coord *c, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,81 @@
+/* kink.c - the verdict on a coordinate whose perturbation met a kink: the
+ * engine must lie in the hull of the one-sided derivatives (the Clarke
+ * subdifferential along that coordinate) and, exactly on a kink of a unary
+ * elementwise op, equal the op's declared choice carried through the chain. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "check_int.h"
+
+/* The declared choice of node n at element e as a fraction theta of the way
+ * from the op's left to its right derivative; false when it cannot be told
+ * (not unary elementwise, no declared kink there, equal sides). */
+static bool declared_theta(const ad__ctx *c, const ad__node *n, size_t e, double *theta,
+                           double *at)
+{
+    const ad_op *op = n->op;
+    if (op->arity != 1 || !(op->flags & AD_OP_ELEMENTWISE) || !op->kinks)
+        return false;
+    double xin = c->t->nodes[n->in[0]].val[e];
+    for (unsigned q = 0; q < op->n_kinks; q++) {
+        const ad_kink *kk = &op->kinks[q];
+        if (kk->at != xin || kk->left == kk->right)
+            continue;
+        double choice = isnan(kk->choice) ? c->t->relu_at_zero : kk->choice;
+        *theta = (choice - kk->left) / (kk->right - kk->left);
+        *at = kk->at;
+        return true;
+    }
+    return false;
+}
+
+ad_coord_class ad__kink_judge(ad__ctx *c, ad__mp *m, const double *u, size_t k, const ad__fd *fd,
+                              double tol_ulps, ad_check_coord *out)
+{
+    const ad__node *n = &c->t->nodes[fd->knode];
+    out->has_kink = true;
+    out->kink.op = n->op->name;
+    out->kink.node = fd->knode;
+    out->kink.element = fd->kelem;
+    out->kink.exactly_on = c->piece0[fd->knode][fd->kelem] == AD_PIECE_KINK;
+    double dl = fd->dl, dr = fd->dr, slack = fd->err;
+    if (m) {
+        mpfr_t l, r;
+        mpfr_inits2(m->prec, l, r, (mpfr_ptr)0);
+        if (ad__mp_sided(m, u, k, l, r) == 0) {
+            dl = mpfr_get_d(l, MPFR_RNDN);
+            dr = mpfr_get_d(r, MPFR_RNDN);
+            slack = 0.0;
+        }
+        mpfr_clears(l, r, (mpfr_ptr)0);
+    }
+    out->kink.left = dl;
+    out->kink.right = dr;
+    double lo = fmin(dl, dr), hi = fmax(dl, dr), e = out->engine;
+    double tol = slack + tol_ulps * ad__ulp_of(fmax(fabs(lo), fabs(hi)));
+    if (isnan(e) || isnan(lo) || isnan(hi))
+        return isnan(e) && (isnan(lo) || isnan(hi)) ? AD_COORD_KINK_OK : AD_COORD_NAN_MISMATCH;
+    bool in_hull = e >= lo - tol && e <= hi + tol;
+    out->ref = e < lo ? lo : e > hi ? hi : e; /* the nearest point of the hull */
+    double theta, at;
+    if (in_hull && out->kink.exactly_on && declared_theta(c, n, fd->kelem, &theta, &at)) {
+        /* which side of the op's kink does a step up in this coordinate reach? */
+        memcpy(c->xs, c->x, c->n_coords * sizeof(double));
+        if (u) {
+            double h = cbrt(DBL_EPSILON) * fmax(1.0, c->xmax);
+            for (size_t j = 0; j < c->n_coords; j++)
+                c->xs[j] += h * u[j];
+        } else {
+            c->xs[k] += cbrt(DBL_EPSILON) * fmax(1.0, fabs(c->x[k]));
+        }
+        ad__ctx_eval(c, c->xs);
+        bool up_is_right = c->val[n->in[0]][fd->kelem] > at;
+        ad__ctx_eval(c, c->x);
+        double want = up_is_right ? dl + theta * (dr - dl) : dr + theta * (dl - dr);
+        out->ref = want;
+        if (!(fabs(e - want) <= tol))
+            return AD_COORD_KINK_BAD;
+    }
+    return in_hull ? AD_COORD_KINK_OK : AD_COORD_KINK_BAD;
+}
