@@ -189,7 +189,9 @@ static bool eval_call(ev *s, const expr_node *n, val *out)
         const char *near = expr_suggest(name, n->name_len, lang_names, 1);
         if (near)
             snprintf(s->err->hint, sizeof s->err->hint, "did you mean '%s'?", near);
-        return fail(s, n->pos, "unknown function '%s' (`adcheck ops` lists them)", buf);
+        else
+            snprintf(s->err->hint, sizeof s->err->hint, "`adcheck ops` lists every op");
+        return fail(s, n->pos, "unknown function '%.40s%s'", buf, n->name_len > 40 ? "..." : "");
     }
     unsigned arity = op ? op->arity : f->arity, n_attr = op ? op->n_attr : 0;
     if (n->n_args < arity || n->n_args > arity + n_attr) {
