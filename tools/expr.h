@@ -100,6 +100,26 @@ void expr_value_free(expr_value *v);
 bool expr_eval(const expr *e, ad_tape *t, expr_value *vals, size_t n_vals, ad_var *out,
                expr_error *err);
 
+/* One op application the evaluator recorded, so a second evaluator (the
+ * MPFR forward reference of `hunt`) can replay exactly the same program. */
+typedef struct expr_step {
+    const ad_op *op;
+    ad_var in[AD_MAX_ARITY];
+    unsigned n_in;
+    double attr[AD_MAX_ATTR]; /* op->n_attr values, defaults filled */
+    ad_var out;
+} expr_step;
+
+typedef struct expr_trace {
+    expr_step *steps;
+    size_t n, cap;
+} expr_trace;
+
+/** expr_eval that also appends each op application to tr (cleared first). */
+bool expr_eval_trace(const expr *e, ad_tape *t, expr_value *vals, size_t n_vals, ad_var *out,
+                     expr_trace *tr, expr_error *err);
+void expr_trace_free(expr_trace *tr);
+
 /* ---- helpers shared by the parser and the evaluator ---- */
 
 /** The registered name closest to s (edit distance), or NULL when none is close. */

@@ -20,6 +20,7 @@ typedef struct ev {
     ad_tape *t;
     val *r;
     expr_error *err;
+    expr_trace *tr;
 } ev;
 
 static bool fail(ev *s, size_t pos, const char *fmt, ...)
@@ -41,6 +42,32 @@ static bool check_tape(ev *s, size_t pos, ad_var v)
     return fail(s, pos, "%s", ad_tape_error(s->t)[0] ? ad_tape_error(s->t) : "the tape is in error");
 }
 
+static bool trace_add(ev *s, size_t pos, const ad_op *op, const ad_var *in, unsigned n,
+                      const double *attr, unsigned n_attr, ad_var out)
+{
+    expr_trace *tr = s->tr;
+    if (tr->n == tr->cap) {
+        size_t cap = tr->cap ? 2 * tr->cap : 32;
+        expr_step *m = realloc(tr->steps, cap * sizeof *m);
+        if (!m)
+            return fail(s, pos, "out of memory");
+        tr->steps = m, tr->cap = cap;
+    }
+    expr_step *st = &tr->steps[tr->n++];
+    *st = (expr_step){.op = op, .n_in = n, .out = out};
+    for (unsigned k = 0; k < n; k++)
+        st->in[k] = in[k];
+    for (unsigned k = 0; k < op->n_attr; k++)
+        st->attr[k] = k < n_attr ? attr[k] : op->attr_default[k];
+    return true;
+}
+
+void expr_trace_free(expr_trace *tr)
+{
+    free(tr->steps);
+    *tr = (expr_trace){0};
+}
+
 static ad_var as_var(ev *s, val x)
 {
     return x.is_num ? ad_const(s->t, AD_SCALAR, &x.num) : x.v;
@@ -57,7 +84,9 @@ static bool apply(ev *s, size_t pos, const char *name, const val *in, unsigned n
         v[k] = as_var(s, in[k]);
     out->is_num = false;
     out->v = ad_apply(s->t, op, v, n, attr, n_attr);
-    return check_tape(s, pos, out->v);
+    if (!check_tape(s, pos, out->v))
+        return false;
+    return !s->tr || trace_add(s, pos, op, v, n, attr, n_attr, out->v);
 }
 
 /* ---- fallbacks: how a surface form is built when its registry op is missing ---- */
@@ -330,8 +359,16 @@ static bool bind_names(ev *s, expr_value *vals, size_t n_vals)
 
 bool expr_eval(const expr *e, ad_tape *t, expr_value *vals, size_t n_vals, ad_var *out, expr_error *err)
 {
+    return expr_eval_trace(e, t, vals, n_vals, out, NULL, err);
+}
+
+bool expr_eval_trace(const expr *e, ad_tape *t, expr_value *vals, size_t n_vals, ad_var *out,
+                     expr_trace *tr, expr_error *err)
+{
     memset(err, 0, sizeof *err);
-    ev s = {.e = e, .t = t, .err = err};
+    ev s = {.e = e, .t = t, .err = err, .tr = tr};
+    if (tr)
+        tr->n = 0;
     char why[256];
     if (!expr_ops_register(why, sizeof why)) {
         snprintf(err->msg, sizeof err->msg, "%s", why);
