@@ -9,6 +9,8 @@ char *fmt_num(char buf[32], double v)
         return snprintf(buf, 32, "nan"), buf;
     if (isinf(v))
         return snprintf(buf, 32, v > 0 ? "inf" : "-inf"), buf;
+    if (v == floor(v) && fabs(v) < 1e15) /* "10", not "1e+01" */
+        return snprintf(buf, 32, "%.0f", v), buf;
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, 32, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
