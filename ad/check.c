@@ -148,7 +148,8 @@ static void judge(run *s, ad_check_coord *co, double mag)
     }
 }
 
-/* Worst first: failures, then the largest error (ulps, else FD relative). */
+/* Worst first: failing coordinates (they localize), failing directions, then
+ * the largest error (ulps, else FD relative). */
 static double badness(const ad_check_coord *c)
 {
     bool fail = c->cls == AD_COORD_MISMATCH || c->cls == AD_COORD_KINK_BAD ||
@@ -158,7 +159,9 @@ static double badness(const ad_check_coord *c)
                                : 0.0;
     if (isnan(e))
         e = INFINITY;
-    return (fail ? 1e300 : 0.0) + fmin(e, 1e299);
+    if (!fail)
+        return fmin(e, 1e299);
+    return (c->node == AD_CHECK_DIRECTION ? 1e300 : 2e300) + fmin(e, 1e299);
 }
 
 static int worst_first(const void *a, const void *b)

@@ -73,7 +73,7 @@ void ad__mp_set_prec(ad__mp *m, mpfr_prec_t prec);
  * the step the last ad__mp_step set. @return 0, or nonzero with m->note set. */
 int ad__mp_eval(ad__mp *m, const double *u, size_t k, int s, mpfr_ptr out);
 /* Sets the MPFR step for coordinate k (u NULL) or direction u:
- * 2^-(prec/3) scaled by |x_k| (or max |x|), 1 when that is 0. */
+ * 2^-(prec/3) * max(|x_k| (or max |x|), 2^-(prec/3)). */
 void ad__mp_step(ad__mp *m, const double *u, size_t k);
 /* Central derivative at the current precision. @return 0 or nonzero (note). */
 int ad__mp_central(ad__mp *m, const double *u, size_t k, mpfr_ptr d);
@@ -109,5 +109,32 @@ ad_status ad__dot_test(const ad__ctx *c, ad__rng *rng, unsigned n, ad_check_witn
 /* ---- report.c ---- */
 /* One line about a coordinate: what the text printer and the verify hook print. */
 void ad__coord_line(const ad_check_coord *c, char *buf, size_t len);
+
+/* ---- verify.c / verify_point.c: ad_op_verify's sweep over one op ---- */
+typedef struct ad__sweep {
+    const ad_op *op;
+    ad_verify_opts o;
+    ad_op_report *r;
+    ad__rng rng;
+    double attr[AD_MAX_ATTR];
+    double lo[AD_MAX_ARITY], hi[AD_MAX_ARITY]; /* domain box per input           */
+    ad_shape xs[AD_MAX_ARITY], ys;
+    size_t nx[AD_MAX_ARITY], ny;
+    double *x[AD_MAX_ARITY], *gx[AD_MAX_ARITY], *dx[AD_MAX_ARITY];
+    double *y, *w, *dy, *tmp;                   /* tmp: 4 * ny doubles (FD only)  */
+    mpfr_ptr mx[AD_MAX_ARITY], my, mf;          /* inputs, f at x, f moved        */
+    mpfr_ptr jtot, jscale;                      /* the tangent's reference, scale */
+    mpfr_t acc, sc, h, t1;
+    __mpfr_struct *mpool;                       /* every mpfr above, for set_prec */
+    size_t n_mpool;
+    mpfr_prec_t cur_prec;
+    void *block;
+    size_t block_bytes;
+} ad__sweep;
+
+/* Checks forward, backward, tangent and kinks at the inputs now in sw->x.
+ * inside: every input lies in the domain box (derivatives are checked
+ * there only; outside, disagreements are counted, not failures). */
+void ad__sweep_point(ad__sweep *sw, bool inside);
 
 #endif

@@ -61,11 +61,14 @@ void ad__mp_set_prec(ad__mp *m, mpfr_prec_t prec)
 
 void ad__mp_step(ad__mp *m, const double *u, size_t k)
 {
+    /* relative to x, never below 2^-(prec/3) squared, so that O(1) terms
+     * plus the step stay representable at prec bits */
+    long third = (long)(m->prec / 3);
     double scale = u ? m->c->xmax : fabs(m->c->x[k]);
-    if (!(scale > 0.0) || !isfinite(scale))
+    if (!isfinite(scale))
         scale = 1.0;
-    mpfr_set_d(m->h, scale, MPFR_RNDN);
-    mpfr_mul_2si(m->h, m->h, -(long)(m->prec / 3), MPFR_RNDN);
+    mpfr_set_d(m->h, fmax(scale, ldexp(1.0, (int)-third)), MPFR_RNDN);
+    mpfr_mul_2si(m->h, m->h, -third, MPFR_RNDN);
 }
 
 int ad__mp_eval(ad__mp *m, const double *u, size_t k, int s, mpfr_ptr out)

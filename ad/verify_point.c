@@ -1,0 +1,381 @@
+/* verify_point.c - ad_op_verify at one point: forward against MPFR in ulps,
+ * backward (a VJP with a random positive cotangent) and tangent against MPFR
+ * derivatives, kink choices inside the one-sided hull; FD when no reference. */
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "check_int.h"
+
+static void where(const ad__sweep *sw, double at[AD_MAX_ARITY])
+{
+    for (unsigned k = 0; k < AD_MAX_ARITY; k++)
+        at[k] = k < sw->op->arity && sw->nx[k] ? sw->x[k][0] : NAN;
+}
+
+static void vsay(char *buf, size_t len, const ad__sweep *sw, const char *what, const char *fmt,
+                 va_list ap)
+{
+    int n = snprintf(buf, len, "op %s: %s at x = [", sw->op->name, what);
+    for (unsigned k = 0; n > 0 && (size_t)n < len && k < sw->op->arity; k++)
+        n += snprintf(buf + n, len - (size_t)n, "%s%a%s", k ? ", " : "", sw->x[k][0],
+                      sw->nx[k] > 1 ? " ..." : "");
+    if (n > 0 && (size_t)n < len) {
+        n += snprintf(buf + n, len - (size_t)n, "]: ");
+        if ((size_t)n < len)
+            vsnprintf(buf + n, len - (size_t)n, fmt, ap);
+    }
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static void fail(ad__sweep *sw, bool inside, const char *what, const char *fmt, ...)
+{
+    ad_op_report *r = sw->r;
+    size_t *count = inside ? &r->failures : &r->outside_mismatches;
+    char *buf = inside ? r->first_failure : r->first_outside;
+    if ((*count)++ == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsay(buf, sizeof r->first_failure, sw, what, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static void worst(const ad__sweep *sw, ad_verify_worst *w, double ulps)
+{
+    if (ulps > w->ulps || (isnan(ulps) && !isnan(w->ulps))) {
+        w->ulps = ulps;
+        where(sw, w->x);
+    }
+}
+
+static void args(const ad__sweep *sw, ad_op_args *a, double kink_grad)
+{
+    memset(a, 0, sizeof *a);
+    a->n_in = sw->op->arity;
+    for (unsigned k = 0; k < a->n_in; k++) {
+        a->x[k] = sw->x[k];
+        a->xs[k] = sw->xs[k];
+    }
+    a->y = sw->y;
+    a->ys = sw->ys;
+    a->attr = sw->attr;
+    a->kink_grad = kink_grad;
+}
+
+static int ref_eval(ad__sweep *sw, mpfr_ptr out)
+{
+    ad_ref_args ra = {.n_in = sw->op->arity, .ys = sw->ys, .attr = sw->attr};
+    for (unsigned k = 0; k < ra.n_in; k++) {
+        ra.x[k] = sw->mx[k];
+        ra.xs[k] = sw->xs[k];
+    }
+    return sw->op->reference(&ra, out, MPFR_RNDN);
+}
+
+static bool is_int(const ad__sweep *sw, unsigned k)
+{
+    return (sw->op->int_inputs >> k) & 1u;
+}
+
+/* |got - ref| in ulps of scale (the sum of the magnitudes of the terms, so a
+ * reduction's cancellation is not blamed on the op); NaN-consistent. */
+static double ulps_scaled(double got, mpfr_srcptr ref, mpfr_srcptr scale, mpfr_ptr t)
+{
+    double rd = mpfr_get_d(ref, MPFR_RNDN);
+    if (isnan(got) || isnan(rd) || isinf(got) || isinf(rd))
+        return ad__ulps(got, ref);
+    mpfr_set_d(t, got, MPFR_RNDN);
+    mpfr_sub(t, t, ref, MPFR_RNDN);
+    mpfr_abs(t, t, MPFR_RNDN);
+    mpfr_div_d(t, t, ad__ulp_of(mpfr_get_d(scale, MPFR_RNDN)), MPFR_RNDN);
+    return mpfr_get_d(t, MPFR_RNDU);
+}
+
+/* sum_j w_j * f_j into out. */
+static void weigh(ad__sweep *sw, mpfr_srcptr f, mpfr_ptr out)
+{
+    mpfr_set_zero(out, 1);
+    for (size_t j = 0; j < sw->ny; j++) {
+        mpfr_mul_d(sw->t1, f + j, sw->w[j], MPFR_RNDN);
+        mpfr_add(out, out, sw->t1, MPFR_RNDN);
+    }
+}
+
+static bool at_kink(const ad__sweep *sw)
+{
+    if (!sw->op->piece)
+        return false;
+    ad_op_args a;
+    args(sw, &a, 0.0);
+    for (size_t j = 0; j < sw->ny; j++)
+        if (sw->op->piece(&a, j) == AD_PIECE_KINK)
+            return true;
+    return false;
+}
+
+/* The declared choice at a kink of a unary elementwise op at element e. */
+static bool declared(const ad__sweep *sw, size_t e, double kg, double *choice)
+{
+    const ad_op *op = sw->op;
+    if (op->arity != 1 || !(op->flags & AD_OP_ELEMENTWISE) || !op->kinks)
+        return false;
+    for (unsigned q = 0; q < op->n_kinks; q++)
+        if (op->kinks[q].at == sw->x[0][e]) {
+            *choice = isnan(op->kinks[q].choice) ? kg : op->kinks[q].choice;
+            return true;
+        }
+    return false;
+}
+
+static void check_forward(ad__sweep *sw, bool inside)
+{
+    ad_op_args a;
+    args(sw, &a, 0.0);
+    a.y = NULL;
+    sw->op->forward(&a, sw->y);
+    if (!sw->op->reference)
+        return;
+    for (unsigned k = 0; k < sw->op->arity; k++)
+        for (size_t e = 0; e < sw->nx[k]; e++)
+            mpfr_set_d(sw->mx[k] + e, sw->x[k][e], MPFR_RNDN);
+    if (ref_eval(sw, sw->my))
+        return; /* the reference cannot evaluate here: nothing to compare */
+    for (size_t j = 0; j < sw->ny; j++) {
+        double u = ad__ulps(sw->y[j], sw->my + j);
+        if (inside)
+            worst(sw, &sw->r->fwd, u);
+        if (!(u <= sw->op->ulp_fwd)) {
+            char s[48];
+            ad__mp_str(sw->my + j, s, sizeof s);
+            fail(sw, inside, "forward", "element %zu: expected %s (MPFR), got %.17g: %.3g ulps > bound %g",
+                 j, s, sw->y[j], u, sw->op->ulp_fwd);
+            return;
+        }
+    }
+}
+
+/* Input k element e moved by s * h in the MPFR inputs; f into out. */
+static int moved(ad__sweep *sw, unsigned k, size_t e, int s, mpfr_ptr out)
+{
+    mpfr_set_d(sw->mx[k] + e, sw->x[k][e], MPFR_RNDN);
+    if (s > 0)
+        mpfr_add(sw->mx[k] + e, sw->mx[k] + e, sw->h, MPFR_RNDN);
+    else if (s < 0)
+        mpfr_sub(sw->mx[k] + e, sw->mx[k] + e, sw->h, MPFR_RNDN);
+    int bad = ref_eval(sw, out);
+    mpfr_set_d(sw->mx[k] + e, sw->x[k][e], MPFR_RNDN);
+    return bad;
+}
+
+/* Element (k, e) at a kink: one-sided sums, the hull, the declared choice. */
+static void kink_element(ad__sweep *sw, unsigned k, size_t e, double kg, mpfr_ptr fp, mpfr_ptr fm)
+{
+    double bound = sw->op->ulp_bwd, g = sw->gx[k][e];
+    mpfr_t L, R, f0;
+    mpfr_inits2(mpfr_get_prec(sw->acc), L, R, f0, (mpfr_ptr)0);
+    weigh(sw, sw->my, f0);
+    weigh(sw, fm, L);
+    weigh(sw, fp, R);
+    mpfr_sub(L, f0, L, MPFR_RNDN);
+    mpfr_div(L, L, sw->h, MPFR_RNDN);
+    mpfr_sub(R, R, f0, MPFR_RNDN);
+    mpfr_div(R, R, sw->h, MPFR_RNDN);
+    double l = mpfr_get_d(L, MPFR_RNDN), rr = mpfr_get_d(R, MPFR_RNDN);
+    double lo = fmin(l, rr), hi = fmax(l, rr), tol = bound * ad__ulp_of(fmax(fabs(lo), fabs(hi)));
+    sw->r->kinks_checked++;
+    if (!(g >= lo - tol && g <= hi + tol))
+        fail(sw, true, "kink", "input %u element %zu (kink_grad %g): gradient %.17g outside the one-sided hull [%.17g, %.17g]",
+             k, e, kg, g, lo, hi);
+    double choice;
+    if (fabs(rr - l) > tol && declared(sw, e, kg, &choice) &&
+        !(fabs(g - sw->w[e] * choice) <= tol))
+        fail(sw, true, "kink", "element %zu: gradient %.17g is not the declared choice %g (times cotangent %.17g)",
+             e, g, choice, sw->w[e]);
+    mpfr_clears(L, R, f0, (mpfr_ptr)0);
+}
+
+/* Backward and tangent against MPFR central differences, element by element. */
+static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
+{
+    const ad_op *op = sw->op;
+    ad_op_args a;
+    args(sw, &a, kg);
+    double *gx[AD_MAX_ARITY] = {NULL};
+    const double *dx[AD_MAX_ARITY] = {NULL};
+    for (unsigned k = 0; k < op->arity; k++)
+        if (!is_int(sw, k)) {
+            memset(sw->gx[k], 0, sw->nx[k] * sizeof(double));
+            gx[k] = sw->gx[k];
+            dx[k] = sw->dx[k];
+        }
+    op->backward(&a, sw->w, gx);
+    bool tangent = op->jvp && !kink;
+    if (tangent) {
+        op->jvp(&a, dx, sw->dy);
+        for (size_t j = 0; j < sw->ny; j++) {
+            mpfr_set_zero(sw->jtot + j, 1);
+            mpfr_set_zero(sw->jscale + j, 1);
+        }
+    }
+    mpfr_ptr fp = sw->mf, fm = sw->mf + sw->ny;
+    for (unsigned k = 0; k < op->arity; k++) {
+        if (is_int(sw, k))
+            continue;
+        for (size_t e = 0; e < sw->nx[k]; e++) {
+            double xv = sw->x[k][e];
+            /* relative to x (a step never leaves log's or sqrt's domain);
+             * fit_prec made room for x +- h next to O(1) terms */
+            long third = (long)(sw->o.prec / 3);
+            mpfr_set_d(sw->h, xv != 0.0 ? fabs(xv) : ldexp(1.0, (int)-third), MPFR_RNDN);
+            mpfr_mul_2si(sw->h, sw->h, -third, MPFR_RNDN);
+            if (moved(sw, k, e, 1, fp) || moved(sw, k, e, -1, fm))
+                return;
+            if (kink) {
+                kink_element(sw, k, e, kg, fp, fm);
+                continue;
+            }
+            mpfr_set_zero(sw->acc, 1);
+            mpfr_set_zero(sw->sc, 1);
+            for (size_t j = 0; j < sw->ny; j++) {
+                mpfr_sub(sw->t1, fp + j, fm + j, MPFR_RNDN);
+                mpfr_div(sw->t1, sw->t1, sw->h, MPFR_RNDN);
+                mpfr_div_2ui(sw->t1, sw->t1, 1, MPFR_RNDN); /* d f_j / d x_ke */
+                if (tangent) {
+                    mpfr_t p;
+                    mpfr_init2(p, mpfr_get_prec(sw->t1));
+                    mpfr_mul_d(p, sw->t1, sw->dx[k][e], MPFR_RNDN);
+                    mpfr_add(sw->jtot + j, sw->jtot + j, p, MPFR_RNDN);
+                    mpfr_abs(p, p, MPFR_RNDN);
+                    mpfr_add(sw->jscale + j, sw->jscale + j, p, MPFR_RNDN);
+                    mpfr_clear(p);
+                }
+                mpfr_mul_d(sw->t1, sw->t1, sw->w[j], MPFR_RNDN);
+                mpfr_add(sw->acc, sw->acc, sw->t1, MPFR_RNDN);
+                mpfr_abs(sw->t1, sw->t1, MPFR_RNDN);
+                mpfr_add(sw->sc, sw->sc, sw->t1, MPFR_RNDN);
+            }
+            double u = ulps_scaled(sw->gx[k][e], sw->acc, sw->sc, sw->t1);
+            worst(sw, &sw->r->bwd, u);
+            if (!(u <= op->ulp_bwd)) {
+                char s[48];
+                ad__mp_str(sw->acc, s, sizeof s);
+                fail(sw, true, "backward", "input %u element %zu: expected %s (MPFR), got %.17g: %.3g ulps > bound %g",
+                     k, e, s, sw->gx[k][e], u, op->ulp_bwd);
+            }
+        }
+    }
+    /* the tangent rounds like the forward (a reduction) and like the backward
+     * (derivative products), plus one addition per further input */
+    double tbound = fmax(op->ulp_fwd, op->ulp_bwd) + (double)(op->arity - 1);
+    for (size_t j = 0; tangent && j < sw->ny; j++) {
+        double u = ulps_scaled(sw->dy[j], sw->jtot + j, sw->jscale + j, sw->t1);
+        worst(sw, &sw->r->jvp, u);
+        if (!(u <= tbound)) {
+            char s[48];
+            ad__mp_str(sw->jtot + j, s, sizeof s);
+            fail(sw, true, "tangent", "output element %zu: expected %s (MPFR), got %.17g: %.3g ulps > bound %g",
+                 j, s, sw->dy[j], u, tbound);
+        }
+    }
+}
+
+/* Without a reference: Richardson central differences in double. */
+static double phi(ad__sweep *sw, double *out)
+{
+    ad_op_args a;
+    args(sw, &a, 0.0);
+    a.y = NULL;
+    sw->op->forward(&a, out);
+    long double s = 0.0L;
+    for (size_t j = 0; j < sw->ny; j++)
+        s += (long double)sw->w[j] * out[j];
+    return (double)s;
+}
+
+static void check_derivs_fd(ad__sweep *sw)
+{
+    const ad_op *op = sw->op;
+    ad_op_args a;
+    args(sw, &a, 0.0);
+    double *gx[AD_MAX_ARITY] = {NULL};
+    for (unsigned k = 0; k < op->arity; k++)
+        if (!is_int(sw, k)) {
+            memset(sw->gx[k], 0, sw->nx[k] * sizeof(double));
+            gx[k] = sw->gx[k];
+        }
+    op->backward(&a, sw->w, gx);
+    static const double s[4] = {-2, -1, 1, 2};
+    for (unsigned k = 0; k < op->arity; k++) {
+        for (size_t e = 0; !is_int(sw, k) && e < sw->nx[k]; e++) {
+            double xv = sw->x[k][e], h = cbrt(DBL_EPSILON) * fmax(1.0, fabs(xv)), f[4], st[4], fmax_ = 0;
+            for (int i = 0; i < 4; i++) {
+                sw->x[k][e] = xv + s[i] * h;
+                st[i] = sw->x[k][e] - xv;
+                f[i] = phi(sw, sw->tmp);
+                fmax_ = fmax(fmax_, fabs(f[i]));
+            }
+            sw->x[k][e] = xv;
+            phi(sw, sw->y);
+            double d1 = (f[2] - f[1]) / (st[2] - st[1]), d2 = (f[3] - f[0]) / (st[3] - st[0]);
+            double d = (4 * d1 - d2) / 3, err = fabs(d1 - d2) + 32 * DBL_EPSILON * fmax_ / (st[2] - st[1]);
+            double g = sw->gx[k][e];
+            if (!(fabs(g - d) <= 2 * err + op->ulp_bwd * ad__ulp_of(d)))
+                fail(sw, true, "backward", "input %u element %zu: finite differences give %.17g +- %.3g, got %.17g",
+                     k, e, d, err, g);
+        }
+    }
+}
+
+/* Working precision: prec plus how far the smallest nonzero input lies below
+ * 1, so that 1 + x +- h stays exact and a tiny input's step stays visible. */
+static void fit_prec(ad__sweep *sw)
+{
+    long below = 0;
+    for (unsigned k = 0; k < sw->op->arity; k++)
+        for (size_t e = 0; e < sw->nx[k]; e++) {
+            double v = fabs(sw->x[k][e]);
+            if (v > 0.0 && v < 1.0 && -(long)ilogb(v) > below)
+                below = -(long)ilogb(v);
+        }
+    mpfr_prec_t p = (mpfr_prec_t)(sw->o.prec + (unsigned long)below);
+    if (p == sw->cur_prec)
+        return;
+    for (size_t i = 0; i < sw->n_mpool; i++)
+        mpfr_set_prec(&sw->mpool[i], p);
+    mpfr_set_prec(sw->acc, p + 64);
+    mpfr_set_prec(sw->sc, p + 64);
+    mpfr_set_prec(sw->t1, p + 64);
+    mpfr_set_prec(sw->h, p);
+    sw->cur_prec = p;
+}
+
+void ad__sweep_point(ad__sweep *sw, bool inside)
+{
+    sw->r->samples++;
+    fit_prec(sw);
+    check_forward(sw, inside);
+    if (!inside || !sw->op->backward)
+        return;
+    for (size_t j = 0; j < sw->ny; j++)
+        sw->w[j] = ad__rng_range(&sw->rng, 0.5, 2.0);
+    for (unsigned k = 0; k < sw->op->arity; k++)
+        for (size_t e = 0; e < sw->nx[k]; e++)
+            sw->dx[k][e] = ad__rng_range(&sw->rng, 0.5, 2.0);
+    if (!sw->op->reference) {
+        if (!at_kink(sw))
+            check_derivs_fd(sw);
+        return;
+    }
+    bool kink = at_kink(sw);
+    if (kink && (sw->op->flags & AD_OP_KINK_GRAD)) {
+        static const double settings[3] = {0.0, 0.5, 1.0};
+        for (int i = 0; i < 3; i++)
+            check_derivs_mpfr(sw, settings[i], true);
+    } else {
+        check_derivs_mpfr(sw, 0.0, kink);
+    }
+}
