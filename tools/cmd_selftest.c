@@ -28,9 +28,9 @@ static const char *where(const ad_op *op, const ad_verify_worst *w, char *buf, s
     size_t at = 0;
     buf[0] = '\0';
     for (unsigned k = 0; k < op->arity && at < len; k++) {
-        char n[32];
-        int m = snprintf(buf + at, len - at, "%s%s=%s", k ? "," : "", op->arity == 1 ? "x" : names[k],
-                         fmt_num(n, w->x[k]));
+        /* six digits keep the table readable; --json has the exact values */
+        int m = snprintf(buf + at, len - at, "%s%s=%.6g", k ? "," : "", op->arity == 1 ? "x" : names[k],
+                         w->x[k]);
         at += m > 0 ? (size_t)m : 0;
     }
     return buf;
@@ -68,7 +68,7 @@ static bool parse_shard(cli_args *a, const char *s, uint64_t *i, uint64_t *n)
 int cmd_selftest(int argc, char **argv)
 {
     cli_args a = {.cmd = "selftest", .argc = argc, .argv = argv, .at = 1};
-    ad_verify_opts vo = AD_VERIFY_DEFAULTS;
+    ad_verify_opts vo = ad_verify_opts_default();
     bool as_json = false;
     const char *only = NULL;
     uint64_t shard_i = 1, shard_n = 1, u;
@@ -111,7 +111,7 @@ int cmd_selftest(int argc, char **argv)
         json_key(&j, "ops");
         json_arr_begin(&j);
     } else {
-        printf("%-14s %8s %10s %-24s %10s %-24s %6s  %s\n", "op", "samples", "fwd ulp", "at", "bwd ulp", "at",
+        printf("%-12s %7s %8s %-26s %8s %-26s %5s  %s\n", "op", "samples", "fwd ulp", "at", "bwd ulp", "at",
                "kinks", "verdict");
     }
     size_t n_run = 0, n_failed = 0, total = ad_op_count();
@@ -124,11 +124,7 @@ int cmd_selftest(int argc, char **argv)
             fprintf(stderr, "\rselftest: %zu/%zu %-20s", i + 1, total, op->name);
         ad_op_report r;
         memset(&r, 0, sizeof r);
-#ifdef ADCHECK_NO_OP_VERIFY /* TEMPORARY until the verify branch lands ad_op_verify */
-        if (true) {
-#else
         if (ad_op_verify(op, &vo, &r) != AD_OK) {
-#endif
             r.pass = false;
             snprintf(r.first_failure, sizeof r.first_failure, "ad_op_verify could not run");
         }
@@ -152,8 +148,10 @@ int cmd_selftest(int argc, char **argv)
         } else {
             if (progress)
                 fprintf(stderr, "\r%50s\r", "");
-            printf("%-14s %8zu %10s %-24s %10s %-24s %6zu  %s\n", op->name, r.samples, fmt_num(u1, r.fwd.ulps),
-                   where(op, &r.fwd, w1, sizeof w1), fmt_num(u2, r.bwd.ulps), where(op, &r.bwd, w2, sizeof w2),
+            snprintf(u1, sizeof u1, "%.3g", r.fwd.ulps);
+            snprintf(u2, sizeof u2, "%.3g", r.bwd.ulps);
+            printf("%-12s %7zu %8s %-26s %8s %-26s %5zu  %s\n", op->name, r.samples, u1,
+                   where(op, &r.fwd, w1, sizeof w1), u2, where(op, &r.bwd, w2, sizeof w2),
                    r.kinks_checked, r.pass ? (r.fd_only ? "pass (fd only)" : "pass") : "FAIL");
             if (!r.pass && r.first_failure[0])
                 printf("    %s\n", r.first_failure);
