@@ -93,6 +93,16 @@ def group_grad():
             for k, vk in enumerate([1, 2, 3]):
                 close(got[k], 2 * vk + 1 / 3, 1e-15, f"d/dv[{k}]")
 
+    # a matrix variable: d/dA sum(A B) = B^T per row, d/dB = column sums of A
+    rc, out, err = run(["grad", "--json", "sum(matmul(A, B))", "A=[[1, 2], [3, 4]]", "B=[[1], [-1]]"])
+    j = parse_json(out, "grad json matrix")
+    check(rc == 0, f"matrix grad: exit {rc} {err!r}")
+    if j:
+        close(j["value"], (1 - 2) + (3 - 4), 0, "sum(A B)")
+        check(j["gradient"]["A"] == [[1, -1], [1, -1]], f"d/dA: {j['gradient']['A']}")
+        check(j["gradient"]["B"] == [[1 + 3], [2 + 4]], f"d/dB: {j['gradient']['B']}")
+    expect_usage(["grad", "sum(A)", "A=[[1, 2], [3]]"], "every row of a matrix")
+
     # non-finite numbers are strings: log(0) = -inf, d/dx = 1/x = inf
     rc, out, err = run(["grad", "--json", "log(x)", "x=0"])
     j = parse_json(out, "grad json non-finite")

@@ -54,18 +54,19 @@ static double grad_at(const grad_run *g, const expr_value *v, size_t k)
 
 static const char *witness_text(const ad_check_witness *w, const char *unit, char *buf, size_t len)
 {
-    char b[32];
     if (!w->ran)
         snprintf(buf, len, "not run");
-    else
-        snprintf(buf, len, "%s (max %s %s)", w->pass ? "pass" : "FAIL", fmt_num(b, w->max_error), unit);
+    else /* three digits say how close; --json has every digit */
+        snprintf(buf, len, "%s (max %.3g %s)", w->pass ? "pass" : "FAIL", w->max_error, unit);
     return buf;
 }
 
-/* "x", or "v[2]" for element 2 of a vector. */
+/* "x", "v[2]" for element 2 of a vector, "A[1][0]" for a matrix. */
 static const char *elem_name(const expr_value *v, size_t k, char *buf, size_t len)
 {
-    if (v->is_vector)
+    if (v->shape.rank == 2)
+        snprintf(buf, len, "%s[%zu][%zu]", v->name, k / v->shape.dim[1], k % v->shape.dim[1]);
+    else if (v->is_vector)
         snprintf(buf, len, "%s[%zu]", v->name, k);
     else
         snprintf(buf, len, "%s", v->name);
@@ -140,11 +141,16 @@ static void json_per_var(json *j, const grad_run *g, int what)
     for (size_t i = 0; i < g->n_vals; i++) {
         const expr_value *v = &g->vals[i];
         json_key(j, v->name);
+        size_t cols = v->shape.rank == 2 ? v->shape.dim[1] : 0;
         if (v->is_vector)
             json_arr_begin(j);
         for (size_t k = 0; k < v->n; k++) {
             const ad_check_coord *co = coord_of(g, v, k);
+            if (cols && k % cols == 0) /* a matrix is an array of rows */
+                json_arr_begin(j);
             json_num(j, what == 0 ? grad_at(g, v, k) : !co ? NAN : what == 1 ? co->ref : co->ulps);
+            if (cols && k % cols == cols - 1)
+                json_arr_end(j);
         }
         if (v->is_vector)
             json_arr_end(j);

@@ -75,18 +75,20 @@ size_t expr_arg(const expr *e, const expr_node *n, size_t k);
  */
 void expr_error_print(const char *src, size_t len, const expr_error *err, FILE *f);
 
-/* A variable's value: a scalar or a vector. */
+/* A variable's value: a scalar, a vector, or a matrix [[1, 2], [3, 4]]. */
 typedef struct expr_value {
     char name[EXPR_MAX_NAME + 1];
-    double *data;        /* n doubles, owned                            */
+    double *data;        /* n doubles, owned, row-major                 */
     size_t n;
-    bool is_vector;      /* [..] even when n == 1                       */
+    bool is_vector;      /* [..] even when n == 1 (also for a matrix)   */
+    ad_shape shape;      /* rank 0, 1 or 2                              */
     bool used;
     ad_var var;          /* its input on the tape (set by expr_eval)    */
 } expr_value;
 
 /**
- * Parses "NAME=VALUE" (VALUE a number, hex float, inf, nan, or [a, b, ...]).
+ * Parses "NAME=VALUE" (VALUE a number, hex float, inf, nan, [a, b, ...], or
+ * a matrix of equal rows [[a, b], [c, d]]).
  * @return true, or false with err filled (positions relative to arg).
  */
 bool expr_value_parse(const char *arg, expr_value *v, expr_error *err);
@@ -127,5 +129,10 @@ const char *expr_suggest(const char *s, size_t len, const char *const *extra, si
 
 /** Registers the tools' own ops (index, place) once; @return false with why on failure. */
 bool expr_ops_register(char *why, size_t why_len);
+
+/* The descriptors themselves: the evaluator uses these, not a lookup by name,
+ * so a registry op that happens to share a name cannot change what v[i] means. */
+const ad_op *expr_op_index(void);
+const ad_op *expr_op_place(void);
 
 #endif

@@ -73,12 +73,9 @@ static ad_var as_var(ev *s, val x)
     return x.is_num ? ad_const(s->t, AD_SCALAR, &x.num) : x.v;
 }
 
-static bool apply(ev *s, size_t pos, const char *name, const val *in, unsigned n,
-                  const double *attr, unsigned n_attr, val *out)
+static bool apply_op(ev *s, size_t pos, const ad_op *op, const val *in, unsigned n,
+                     const double *attr, unsigned n_attr, val *out)
 {
-    const ad_op *op = ad_op_find(name);
-    if (!op)
-        return fail(s, pos, "this needs the op '%s', which is not registered", name);
     ad_var v[AD_MAX_ARITY];
     for (unsigned k = 0; k < n; k++)
         v[k] = as_var(s, in[k]);
@@ -87,6 +84,15 @@ static bool apply(ev *s, size_t pos, const char *name, const val *in, unsigned n
     if (!check_tape(s, pos, out->v))
         return false;
     return !s->tr || trace_add(s, pos, op, v, n, attr, n_attr, out->v);
+}
+
+static bool apply(ev *s, size_t pos, const char *name, const val *in, unsigned n,
+                  const double *attr, unsigned n_attr, val *out)
+{
+    const ad_op *op = ad_op_find(name);
+    if (!op)
+        return fail(s, pos, "this needs the op '%s', which is not registered", name);
+    return apply_op(s, pos, op, in, n, attr, n_attr, out);
 }
 
 /* ---- fallbacks: how a surface form is built when its registry op is missing ---- */
@@ -284,7 +290,7 @@ static bool eval_vec(ev *s, const expr_node *n, val *out)
             continue;
         val placed;
         double attr[2] = {(double)n->n_args, (double)k};
-        if (!apply(s, n->pos, "place", &x, 1, attr, 2, &placed))
+        if (!apply_op(s, n->pos, expr_op_place(), &x, 1, attr, 2, &placed))
             return false;
         if (!have) {
             *out = placed;
@@ -309,7 +315,7 @@ static bool eval_index(ev *s, const expr_node *n, val *out)
     if (n->index >= sh.dim[0])
         return fail(s, n->pos, "index %zu is out of range for a vector of %zu elements", n->index, sh.dim[0]);
     double i = (double)n->index;
-    return apply(s, n->pos, "index", &x, 1, &i, 1, out);
+    return apply_op(s, n->pos, expr_op_index(), &x, 1, &i, 1, out);
 }
 
 static expr_value *find_value(expr_value *vals, size_t n, const char *name, size_t len)
@@ -377,8 +383,7 @@ bool expr_eval_trace(const expr *e, ad_tape *t, expr_value *vals, size_t n_vals,
     if (!bind_names(&s, vals, n_vals))
         return false;
     for (size_t k = 0; k < n_vals; k++) {
-        vals[k].var = vals[k].is_vector ? ad_input(t, AD_VEC(vals[k].n), vals[k].data)
-                                        : ad_scalar(t, vals[k].data[0]);
+        vals[k].var = ad_input(t, vals[k].shape, vals[k].data);
         if (ad_var_is_nil(vals[k].var)) {
             snprintf(err->msg, sizeof err->msg, "%s", ad_tape_error(t));
             return false;

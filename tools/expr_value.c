@@ -57,7 +57,23 @@ bool expr_value_parse(const char *arg, expr_value *v, expr_error *err)
         return false;
     }
     const expr_node *root = &e.nodes[e.root];
-    size_t n = root->kind == EXPR_VEC ? root->n_args : 1;
+    /* The shape: a number, a vector, or a vector of equally long vectors. */
+    size_t rows = 0, cols = 0;
+    if (root->kind == EXPR_VEC && e.nodes[expr_arg(&e, root, 0)].kind == EXPR_VEC) {
+        rows = root->n_args;
+        cols = e.nodes[expr_arg(&e, root, 0)].n_args;
+        for (size_t r = 0; r < rows; r++) {
+            const expr_node *row = &e.nodes[expr_arg(&e, root, r)];
+            if (row->kind != EXPR_VEC || row->n_args != cols) {
+                expr_free(&e);
+                return fail(err, off + row->pos, "every row of a matrix must be a vector of the same length");
+            }
+        }
+        v->shape = AD_MAT(rows, cols);
+    } else {
+        v->shape = root->kind == EXPR_VEC ? AD_VEC(root->n_args) : AD_SCALAR;
+    }
+    size_t n = rows ? rows * cols : root->kind == EXPR_VEC ? root->n_args : 1;
     v->data = malloc(n * sizeof *v->data);
     if (!v->data) {
         expr_free(&e);
@@ -67,7 +83,8 @@ bool expr_value_parse(const char *arg, expr_value *v, expr_error *err)
     v->is_vector = root->kind == EXPR_VEC;
     bool ok = true;
     for (size_t k = 0; ok && k < n; k++) {
-        size_t i = v->is_vector ? expr_arg(&e, root, k) : e.root;
+        size_t i = rows ? expr_arg(&e, &e.nodes[expr_arg(&e, root, k / cols)], k % cols)
+                   : v->is_vector ? expr_arg(&e, root, k) : e.root;
         if (!literal(&e, i, &v->data[k]))
             ok = fail(err, off + e.nodes[i].pos,
                       v->is_vector ? "a vector's elements must be numbers"
