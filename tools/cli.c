@@ -20,18 +20,20 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 
 bool cli_next_opt(cli_args *a)
 {
-    if (a->at >= a->argc)
-        return false;
-    const char *s = a->argv[a->at];
-    if (strcmp(s, "--") == 0) {
-        a->at++;
-        return false;
+    while (a->at < a->argc) {
+        char *s = a->argv[a->at++];
+        if (!a->no_more_opts && strcmp(s, "--") == 0) {
+            a->no_more_opts = true;
+            continue;
+        }
+        if (!a->no_more_opts && (strncmp(s, "--", 2) == 0 || strcmp(s, "-h") == 0)) {
+            a->opt = s;
+            return true;
+        }
+        /* Compacting in place is safe: the write index never passes the read index. */
+        a->argv[1 + a->n_pos++] = s;
     }
-    if (strncmp(s, "--", 2) != 0 && strcmp(s, "-h") != 0)
-        return false;
-    a->opt = s;
-    a->at++;
-    return true;
+    return false;
 }
 
 bool cli_is(const cli_args *a, const char *name)

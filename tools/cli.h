@@ -20,16 +20,19 @@ int cmd_hunt(int argc, char **argv);
 /** Prints "adcheck CMD: MESSAGE" and a pointer to --help on stderr. @return EXIT_USAGE */
 int cli_usage(const char *cmd, const char *fmt, ...);
 
-/* Reading options: arguments starting with "--" are options until a bare
- * "--"; everything else (including "-" and "-x^2") is positional. */
+/* Reading options: arguments starting with "--" (and -h) are options, before
+ * or after the others, until a bare "--"; everything else (including "-" and
+ * "-x^2") is positional. Positionals are gathered in order at argv[1..n_pos]. */
 typedef struct cli_args {
     const char *cmd;
-    int argc, at;
+    int argc, at;         /* start with at = 1                   */
     char **argv;
     const char *opt;      /* the option being read, for messages */
+    int n_pos;
+    bool no_more_opts;
 } cli_args;
 
-/** @return true when the next argument is an option; sets a->opt. */
+/** @return true when another option was found (sets a->opt); false at the end. */
 bool cli_next_opt(cli_args *a);
 /** The option's value (the next argument, or after '=' in --opt=value); NULL after a usage message. */
 const char *cli_value(cli_args *a);

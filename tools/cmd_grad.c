@@ -264,14 +264,14 @@ int cmd_grad(int argc, char **argv)
             return cli_usage(a.cmd, "unknown option '%.40s'", a.opt);
         }
     }
-    if (a.at >= argc)
+    if (a.n_pos < 1)
         return cli_usage(a.cmd, "needs an expression (EXPR, or '-' to read it from standard input)");
-    const char *src = argv[a.at++];
-    g.n_vals = (size_t)(argc - a.at);
+    const char *src = argv[1];
+    g.n_vals = (size_t)(a.n_pos - 1);
     g.vals = calloc(g.n_vals ? g.n_vals : 1, sizeof *g.vals);
     if (!g.vals)
         return fputs("adcheck grad: out of memory\n", stderr), EXIT_CHECK_FAILED;
-    if (!cli_parse_values(a.cmd, argv + a.at, g.n_vals, g.vals)) {
+    if (!cli_parse_values(a.cmd, argv + 2, g.n_vals, g.vals)) {
         free(g.vals);
         return EXIT_USAGE;
     }

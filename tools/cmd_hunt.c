@@ -432,10 +432,10 @@ int cmd_hunt(int argc, char **argv)
             return cli_usage(a.cmd, "unknown option '%.40s'", a.opt);
         }
     }
-    if (a.at >= argc)
+    if (a.n_pos < 1)
         return cli_usage(a.cmd, "needs an expression (EXPR, or '-' to read it from standard input)");
-    h.src_arg = argv[a.at++];
-    h.n = (size_t)(argc - a.at);
+    h.src_arg = argv[1];
+    h.n = (size_t)(a.n_pos - 1);
     h.vals = calloc(h.n + 1, sizeof *h.vals);
     h.lo = calloc(h.n + 1, sizeof *h.lo);
     h.hi = calloc(h.n + 1, sizeof *h.hi);
@@ -451,7 +451,7 @@ int cmd_hunt(int argc, char **argv)
     size_t given = 0;
     int rc = EXIT_USAGE;
     for (; given < h.n; given++) {
-        if (!parse_box(argv[a.at + given], &h.vals[given], &h.lo[given], &h.hi[given]))
+        if (!parse_box(argv[2 + given], &h.vals[given], &h.lo[given], &h.hi[given]))
             break;
         for (size_t q = 0; q < given; q++)
             if (strcmp(h.vals[q].name, h.vals[given].name) == 0) {

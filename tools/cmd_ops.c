@@ -158,8 +158,8 @@ int cmd_ops(int argc, char **argv)
         else
             return cli_usage(a.cmd, "unknown option '%.40s'", a.opt);
     }
-    if (a.at < argc)
-        return cli_usage(a.cmd, "takes no arguments, got '%.40s'", argv[a.at]);
+    if (a.n_pos > 0)
+        return cli_usage(a.cmd, "takes no arguments, got '%.40s'", argv[1]);
     if (fmt == JSON)
         print_json(stdout);
     else if (fmt == MARKDOWN)

@@ -95,8 +95,8 @@ int cmd_selftest(int argc, char **argv)
             return cli_usage(a.cmd, "unknown option '%.40s'", a.opt);
         }
     }
-    if (a.at < argc)
-        return cli_usage(a.cmd, "takes no arguments, got '%.40s' (use --op NAME for one op)", argv[a.at]);
+    if (a.n_pos > 0)
+        return cli_usage(a.cmd, "takes no arguments, got '%.40s' (use --op NAME for one op)", argv[1]);
     if (only && !ad_op_find(only)) {
         const char *near = expr_suggest(only, strlen(only), NULL, 0);
         if (near)
