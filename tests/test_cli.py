@@ -117,6 +117,13 @@ def group_grad():
     lines = {l.split()[0]: l.split() for l in out.splitlines() if l.startswith("x ")}
     check(lines.get("x", [0, 0])[1] == "10", f"d/dx (x^3 - 2x) = 3x^2 - 2 = 10: {lines.get('x')}")
 
+    # options may follow the positionals; after "--" everything is positional
+    rc, out, err = run(["grad", "-x^2", "x=3", "--json"])
+    j = parse_json(out, "options after positionals")
+    check(rc == 0 and j and j["value"] == -9 and j["gradient"]["x"] == -6, f"-x^2 at 3 with --json last: {out!r}")
+    rc, out, err = run(["grad", "--", "--x", "x=2"])
+    check(rc == 0 and out.startswith("value 2\n"), f"'--' then an EXPR starting with '--': {out!r} {err!r}")
+
     rc, out, err = run(["grad", "--fast", "--seed", "7", "sum(v*v)", "v=[1,2,3,4]"])
     check(rc == 0 and "fast mode" in out, f"--fast: {rc} {out!r}")
 

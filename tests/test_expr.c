@@ -240,6 +240,19 @@ static void test_expr_unknown_names_get_suggestions(void **state)
     eval_fails("zzzzzzzz(x)", x, 1, "unknown function", NULL);
     const char *ab[] = {"alpha=1"};
     eval_fails("alpah + 1", ab, 1, "the variable 'alpah' has no value", "did you mean 'alpha'?");
+    /* one letter is one edit from every other letter: no suggestion */
+    expr e;
+    expr_error err;
+    expr_value v;
+    assert_true(expr_parse("n", 1, &e, &err));
+    assert_true(expr_value_parse("m=1", &v, &err));
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var y;
+    assert_false(expr_eval(&e, t, &v, 1, &y, &err));
+    assert_string_equal(err.hint, "");
+    ad_tape_free(t);
+    expr_value_free(&v);
+    expr_free(&e);
 }
 
 static void test_expr_evaluation_errors(void **state)

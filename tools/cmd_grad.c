@@ -103,7 +103,7 @@ static void print_text(const grad_run *g, FILE *f)
                               : co->cls == AD_COORD_SKIPPED ? "skipped"
                               : co->has_kink              ? "at a kink (see below)"
                               : isnan(co->ulps)           ? "-"
-                                                          : (snprintf(c, sizeof c, "%s ulp", fmt_num(a, co->ulps)), c);
+                                                          : (snprintf(c, sizeof c, "%.3g ulp", co->ulps), c);
             fprintf(f, "%-12s %-24s %-24s %s%s\n", elem_name(v, k, name, sizeof name),
                     fmt_num(a, grad_at(g, v, k)), co && !isnan(ref) ? fmt_num(b, ref) : "-", err,
                     co && (co->cls == AD_COORD_MISMATCH || co->cls == AD_COORD_NAN_MISMATCH) ? "  MISMATCH" : "");

@@ -34,6 +34,8 @@ const char *expr_suggest(const char *s, size_t len, const char *const *extra, si
     const char *best = NULL;
     /* Close enough to be a typo: 1 edit for short names, 2 from 4 characters, 3 from 9. */
     size_t best_d = (len < 4 ? 1 : len < 9 ? 2 : 3) + 1;
+    if (best_d > len) /* a one-letter name is one edit from every other: no guess */
+        best_d = len;
     size_t n_ops = ad_op_count();
     for (size_t k = 0; k < n_ops + n_extra; k++) {
         const char *name = k < n_ops ? ad_op_at(k)->name : extra[k - n_ops];
