@@ -299,6 +299,16 @@ static void test_expr_values_parse_numbers_and_vectors(void **state)
     assert_int_equal(err.pos, 2);
     assert_false(expr_value_parse("x=[1, y]", &v, &err));
     assert_int_equal(err.pos, 6);
+    /* a matrix is a vector of equal rows, row-major */
+    assert_true(expr_value_parse("A=[[1, 2, 3], [4, 5, 6]]", &v, &err));
+    assert_int_equal(v.shape.rank, 2);
+    assert_int_equal(v.shape.dim[0], 2);
+    assert_int_equal(v.shape.dim[1], 3);
+    assert_close(v.data[4], 5.0, 0);
+    expr_value_free(&v);
+    assert_false(expr_value_parse("A=[[1, 2], [3]]", &v, &err));
+    assert_non_null(strstr(err.msg, "same length"));
+    assert_int_equal(err.pos, 11);
 }
 
 static void test_expr_error_print_points_a_caret_at_the_column(void **state)

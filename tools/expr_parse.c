@@ -202,7 +202,8 @@ static size_t add_args(parser *p, const size_t *a, size_t n, size_t pos)
             return fail(p, pos, "out of memory"), SIZE_MAX;
         e->args = m, e->cap_args = cap;
     }
-    memcpy(e->args + e->n_args, a, n * sizeof *a);
+    if (n) /* a call with no arguments has nothing to copy (and maybe no array yet) */
+        memcpy(e->args + e->n_args, a, n * sizeof *a);
     e->n_args += n;
     return e->n_args - n;
 }

@@ -65,8 +65,9 @@ bool expr_value_parse(const char *arg, expr_value *v, expr_error *err)
         for (size_t r = 0; r < rows; r++) {
             const expr_node *row = &e.nodes[expr_arg(&e, root, r)];
             if (row->kind != EXPR_VEC || row->n_args != cols) {
+                size_t pos = off + row->pos; /* before the nodes are freed */
                 expr_free(&e);
-                return fail(err, off + row->pos, "every row of a matrix must be a vector of the same length");
+                return fail(err, pos, "every row of a matrix must be a vector of the same length");
             }
         }
         v->shape = AD_MAT(rows, cols);
