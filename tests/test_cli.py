@@ -206,6 +206,16 @@ def group_hunt():
         check(1 <= at["x"] <= 2 and 1 <= at["y"] <= 3, f"hunt points stay in the box: {at}")
     rc2, out2, _ = run(args)
     check(out2 == out, "hunt is deterministic for a seed")
+    check(err == "", f"no progress on stderr when it is not a terminal: {err!r}")
+    # a different seed samples different points
+    rc3, out3, _ = run(args[:4] + ["6"] + args[5:])
+    check(out3 != out, "another seed, another search")
+    # --time stops a long run, and says so
+    rc, out, err = run(["hunt", "--json", "--time", "0.2", "--samples", "100000000", "x*x", "x=-1:1"], timeout=60)
+    j = parse_json(out, "hunt --time")
+    check(j is not None and j["timed_out"] is True and rc in (0, 1), f"hunt --time: {rc} {out[:200]!r}")
+    rc, out, err = run(["hunt", "sum(v)", "v=[1,2]:3"])
+    check(rc == 2 and "scalar variables only" in err, f"hunt vector variable: {rc} {err!r}")
 
     # exp(x) - exp(x) + x overflows to inf - inf = NaN above ln(DBL_MAX) ~ 709.78,
     # while the exact value is x: hunt must find it, exit 1, and give a reproducer.
