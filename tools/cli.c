@@ -170,9 +170,11 @@ char *cli_shell_quote(const char *s, char *buf, size_t len)
 {
     size_t n = 0;
     if (len < 3)
-        return buf[0] = '\0', buf;
+        return NULL;
     buf[n++] = '\'';
-    for (; *s && n + 5 < len; s++) {
+    for (; *s; s++) {
+        if (n + 6 > len)
+            return NULL; /* a cut-off command line would reproduce something else */
         if (*s == '\'') {
             memcpy(buf + n, "'\\''", 4);
             n += 4;

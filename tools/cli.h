@@ -64,7 +64,7 @@ uint64_t cli_rng_next(cli_rng *r);
 /** @return a double uniform in [0, 1). */
 double cli_rng_unit(cli_rng *r);
 
-/** Quotes an argument for a shell command line (single quotes) into buf. */
+/** Quotes an argument for a shell command line (single quotes) into buf. @return buf, or NULL when it does not fit. */
 char *cli_shell_quote(const char *s, char *buf, size_t len);
 
 #endif

@@ -280,8 +280,9 @@ static void reproducer(const hunt *h, const double *x, char *buf, size_t len)
 {
     char q[512];
     size_t at = 0;
-    const char *src = strcmp(h->src_arg, "-") == 0 ? "-" : cli_shell_quote(h->e.src, q, sizeof q);
-    if (strlen(h->e.src) > 400)
+    /* An expression from stdin, or too long to quote, is read from stdin again. */
+    const char *src = strcmp(h->src_arg, "-") == 0 ? NULL : cli_shell_quote(h->e.src, q, sizeof q);
+    if (!src)
         src = "-";
     int m = snprintf(buf, len, "adcheck grad %s", src);
     at = m > 0 ? (size_t)m : 0;
