@@ -111,6 +111,26 @@ static void test_expr_power_is_right_associative(void **state)
     assert_close(g, 12.0, 1e-15);
 }
 
+static void test_expr_power_with_a_variable_exponent(void **state)
+{
+    (void)state;
+    const char *xy[] = {"x=2", "y=3"};
+    double g[2];
+    /* x^y = 8; d/dx = y x^(y-1) = 12; d/dy = x^y ln x = 8 ln 2 (the registry's
+     * pow, or exp(y log x) where x > 0 when there is none) */
+    assert_close(run("x^y", xy, 2, g), 8.0, 4e-16);
+    assert_close(g[0], 12.0, 4e-15);
+    assert_close(g[1], 8.0 * log(2.0), 4e-15);
+    /* x^-2 at x = 2 by multiplication: 1/4; d/dx = -2 x^-3 = -1/4 */
+    const char *x[] = {"x=2"};
+    assert_close(run("x^-2", x, 1, g), 0.25, 0);
+    assert_close(g[0], -0.25, 0);
+    if (!ad_op_find("pow")) /* exp(y log x) is wrong for a base <= 0: refused */
+        eval_fails("x^y", (const char *[]){"x=-2", "y=3"}, 2, "needs the op 'pow'", NULL);
+    else
+        assert_close(run("x^y", (const char *[]){"x=-2", "y=3"}, 2, NULL), -8.0, 0);
+}
+
 static void test_expr_arithmetic_precedence_and_gradients(void **state)
 {
     (void)state;
@@ -335,6 +355,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expr_unary_minus_binds_looser_than_power),
         cmocka_unit_test(test_expr_power_is_right_associative),
+        cmocka_unit_test(test_expr_power_with_a_variable_exponent),
         cmocka_unit_test(test_expr_arithmetic_precedence_and_gradients),
         cmocka_unit_test(test_expr_numbers_hex_inf_nan),
         cmocka_unit_test(test_expr_vectors_indexing_and_reductions),
