@@ -240,6 +240,40 @@ static void vacuity(ad_check_report *r)
              r->n_checked);
 }
 
+/* Nodes above this many input elements are not re-checked one by one. */
+#define BLAME_MAX_ELEMENTS 1024
+
+/* A gradient failed: re-check each op node alone at its recorded inputs
+ * against its declared bounds, and name the first one whose forward,
+ * backward or tangent is wrong (the program's gradient only says where). */
+static void blame(run *s)
+{
+    const ad_tape *t = s->c.t;
+    for (size_t i = 0; i <= s->c.last; i++) {
+        const ad__node *n = &t->nodes[i];
+        if (n->kind != AD__NODE_OP || !n->needs_grad)
+            continue;
+        size_t total = 0;
+        ad_shape xs[AD_MAX_ARITY];
+        const double *x[AD_MAX_ARITY];
+        for (unsigned k = 0; k < n->n_in; k++) {
+            xs[k] = t->nodes[n->in[k]].shape;
+            x[k] = t->nodes[n->in[k]].val;
+            total += t->nodes[n->in[k]].count;
+        }
+        if (total > BLAME_MAX_ELEMENTS)
+            continue;
+        ad_op_report o;
+        if (ad__op_check_at(n->op, n->attr, xs, x, s->o.prec, &o) == AD_OK && !o.pass) {
+            char msg[sizeof s->r->notes];
+            if (snprintf(msg, sizeof msg, "suspect node %zu: %s", i, o.first_failure) < 0)
+                return;
+            note(s->r, msg);
+            return;
+        }
+    }
+}
+
 static ad_status check_opts(ad_tape *t, const ad_check_opts *o)
 {
     if (o->prec < 64 || o->prec > 4096)
@@ -358,8 +392,14 @@ ad_status ad_check_grad(ad_tape *t, ad_var loss, const ad_check_opts *opts, ad_c
     }
     if (s.o.dot && s.c.n_coords) {
         char why[200] = "";
-        if (ad__dot_test(&s.c, &rng, s.o.n_directions ? s.o.n_directions : 2, &r->dot, why,
-                         sizeof why) != AD_OK)
+        st = ad__dot_test(&s.c, &rng, s.o.n_directions ? s.o.n_directions : 2, &r->dot, why,
+                          sizeof why);
+        if (st == AD_ENOMEM || st == AD_EOVERFLOW) { /* the call failed, not the gradient */
+            st = ad__fail(t, st, st == AD_ENOMEM ? NULL : "ad_check_grad: %s", why);
+            goto done;
+        }
+        st = AD_OK; /* an op without jvp: the dot test did not run, the notes say why */
+        if (why[0])
             note(r, why);
     }
     qsort(r->coords, r->n_coords, sizeof *r->coords, worst_first);
@@ -369,8 +409,11 @@ ad_status ad_check_grad(ad_tape *t, ad_var loss, const ad_check_opts *opts, ad_c
             r->pass = false;
     r->pass = r->pass && (!r->fd.ran || r->fd.pass) && (!r->mpfr.ran || r->mpfr.pass) &&
               (!r->dot.ran || r->dot.pass);
+    if (!r->pass)
+        blame(&s);
     vacuity(r);
 done:
+    r->n_replays = s.m1.evals + s.m2.evals;
     if (s.o.mpfr) {
         ad__mp_free(&s.m1);
         ad__mp_free(&s.m2);

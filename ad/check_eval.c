@@ -50,6 +50,7 @@ ad_status ad__ctx_init(ad__ctx *c, ad_tape *t, size_t last)
     size_t o_off = reserve(&z, c->n_leaf + 1, sizeof(size_t));
     size_t o_leaf_of = reserve(&z, n_nodes, sizeof(size_t));
     size_t o_pp = reserve(&z, c->piece_n, sizeof(int));
+    size_t o_flag = reserve(&z, n_nodes, 1);
     if (z.overflow)
         return ad__fail(t, AD_EOVERFLOW, "ad_check_grad: the checker's buffers overflow size_t");
     char *block = ad__alloc(&t->alloc, z.bytes);
@@ -66,6 +67,8 @@ ad_status ad__ctx_init(ad__ctx *c, ad_tape *t, size_t last)
     c->off = (size_t *)(block + o_off);
     c->leaf_of = (size_t *)(block + o_leaf_of);
     c->piece_pool = (int *)(block + o_pp);
+    c->flag = (uint8_t *)(block + o_flag);
+    memset(c->flag, 0, n_nodes);
 
     size_t at = 0, pat = 0, li = 0, k = 0;
     for (size_t i = 0; i < n_nodes; i++) {
@@ -116,32 +119,52 @@ void ad__ctx_free(ad__ctx *c)
     c->x = NULL;
 }
 
-double ad__ctx_eval(ad__ctx *c, const double *xs)
+enum { DEP = 1, STALE = 2, REDO = 4 };
+
+double ad__ctx_eval_leaf(ad__ctx *c, const double *xs, size_t leaf)
 {
     const ad_tape *t = c->t;
-    for (size_t l = 0; l < c->n_leaf; l++) {
-        const ad__node *n = &t->nodes[c->leaf[l]];
-        memcpy(c->val[c->leaf[l]], xs + c->off[l], n->count * sizeof(double));
-    }
     for (size_t i = 0; i <= c->last; i++) {
         const ad__node *n = &t->nodes[i];
-        if (n->kind != AD__NODE_OP)
+        uint8_t f = c->flag[i], dep = 0;
+        if (n->kind != AD__NODE_OP) {
+            size_t l = c->leaf_of[i];
+            if (l != SIZE_MAX && (leaf == SIZE_MAX || l == leaf))
+                dep = DEP;
+            if ((dep || (f & STALE)) && l != SIZE_MAX)
+                memcpy(c->val[i], xs + c->off[l], n->count * sizeof(double));
+            c->flag[i] = (uint8_t)(dep | (dep ? STALE : 0) | ((dep || (f & STALE)) ? REDO : 0));
             continue;
-        ad_op_args a;
-        ad__node_args(t, n, &a);
-        for (unsigned k = 0; k < n->n_in; k++)
-            a.x[k] = c->val[n->in[k]];
-        a.y = NULL;
-        n->op->forward(&a, c->val[i]);
+        }
+        bool redo = f & STALE;
+        for (unsigned k = 0; k < n->n_in; k++) {
+            dep |= c->flag[n->in[k]] & DEP;
+            redo |= (c->flag[n->in[k]] & REDO) != 0;
+        }
+        if (redo) {
+            ad_op_args a;
+            ad__node_args(t, n, &a);
+            for (unsigned k = 0; k < n->n_in; k++)
+                a.x[k] = c->val[n->in[k]];
+            a.y = NULL;
+            n->op->forward(&a, c->val[i]);
+        }
+        /* what depends on the moved leaf now holds a moved value: stale */
+        c->flag[i] = (uint8_t)(dep | (dep ? STALE : 0) | (redo ? REDO : 0));
     }
     return c->val[c->last][0];
+}
+
+double ad__ctx_eval(ad__ctx *c, const double *xs)
+{
+    return ad__ctx_eval_leaf(c, xs, SIZE_MAX);
 }
 
 bool ad__ctx_piece_moved(const ad__ctx *c, size_t *node, size_t *elem)
 {
     const ad_tape *t = c->t;
     for (size_t i = 0; i <= c->last; i++) {
-        if (!c->piece0[i])
+        if (!c->piece0[i] || !(c->flag[i] & 4)) /* not recomputed: still at x's pieces */
             continue;
         const ad__node *n = &t->nodes[i];
         ad_op_args a;

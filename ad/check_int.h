@@ -31,6 +31,8 @@ typedef struct ad__ctx {
     int **piece0;           /* pieces at x of nodes with a piece function       */
     int *piece_pool;
     size_t piece_n;
+    uint8_t *flag;          /* per node: bit 0 depends on the moved leaf, bit 1
+                               holds a moved value (stale), bit 2 recomputed now */
     double f0;              /* the loss at x                                    */
     double xmax;            /* max |x|                                          */
 } ad__ctx;
@@ -41,6 +43,9 @@ ad_status ad__ctx_init(ad__ctx *c, ad_tape *t, size_t last);
 void ad__ctx_free(ad__ctx *c);
 /* The loss at inputs xs (n_coords doubles). */
 double ad__ctx_eval(ad__ctx *c, const double *xs);
+/* The same when xs differs from x in leaf number `leaf` only: recomputes the
+ * nodes downstream of it, and the ones a previous call left moved. */
+double ad__ctx_eval_leaf(ad__ctx *c, const double *xs, size_t leaf);
 /* After an eval: the first node element whose piece differs from that at x.
  * @return true when one does (node and element written). */
 bool ad__ctx_piece_moved(const ad__ctx *c, size_t *node, size_t *elem);
@@ -63,6 +68,7 @@ typedef struct ad__mp {
     __mpfr_struct *pool;
     size_t pool_n;
     mpfr_t h, tmp;
+    size_t evals;           /* replays run: what a check costs                  */
     char note[160];         /* why a replay could not run                       */
 } ad__mp;
 
@@ -136,5 +142,9 @@ typedef struct ad__sweep {
  * inside: every input lies in the domain box (derivatives are checked
  * there only; outside, disagreements are counted, not failures). */
 void ad__sweep_point(ad__sweep *sw, bool inside);
+/* The same checks at one given point (a node's recorded inputs), against
+ * the op's declared bounds. @return AD_OK (read r->pass) or a setup failure. */
+ad_status ad__op_check_at(const ad_op *op, const double *attr, const ad_shape *xs,
+                          const double *const *x, unsigned prec, ad_op_report *r);
 
 #endif

@@ -59,6 +59,7 @@ struct ad_tape {
 
 struct ad_param {
     ad_allocator alloc;
+    size_t refs;                /* 1 for the owner + 1 per tape binding: freed at 0 */
     ad_shape shape;
     size_t count;
     double *data, *grad;        /* one block of 2*count doubles            */
@@ -88,6 +89,12 @@ ad_status ad__backward_sweep(ad_tape *t, ad_var loss);
 uint8_t ad__verify_env(void);
 /* Runs the checker after a backward; AD_ECHECK with the worst line on failure. */
 ad_status ad__verify_backward(ad_tape *t, ad_var loss);
+
+/* ---- parameters (param.c) ---- */
+/* A tape binding keeps its parameter alive: ad_param_free while bound only
+ * drops the owner's reference, and the last unbinding frees it. */
+void ad__param_retain(ad_param *p);
+void ad__param_release(ad_param *p);
 
 /* ---- registry (ops/registry.c) ---- */
 bool ad__op_is_builtin(const ad_op *op);

@@ -75,6 +75,7 @@ int ad__mp_eval(ad__mp *m, const double *u, size_t k, int s, mpfr_ptr out)
 {
     const ad__ctx *c = m->c;
     const ad_tape *t = c->t;
+    m->evals++;
     for (size_t i = 0; i <= c->last; i++) {
         const ad__node *n = &t->nodes[i];
         mpfr_ptr y = m->v[i];

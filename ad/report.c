@@ -71,8 +71,9 @@ ad_status ad_check_report_print(const ad_check_report *r, FILE *f)
                    r->pass ? "passed" : "FAILED", r->fast ? " (fast mode)" : "", verdict(&r->fd),
                    r->fd.max_error, verdict(&r->mpfr), r->mpfr.max_error, verdict(&r->dot),
                    r->dot.max_error) < 0;
-    bad |= fprintf(f, "  %zu checked, %zu at kinks, %zu skipped; reference %s%s\n", r->n_checked,
-                   r->n_kinks, r->n_skipped, r->ref_confirmed ? "confirmed" : "unconfirmed",
+    bad |= fprintf(f, "  %zu checked, %zu at kinks, %zu skipped; %zu MPFR replays, reference %s%s\n",
+                   r->n_checked, r->n_kinks, r->n_skipped, r->n_replays,
+                   r->ref_confirmed ? "confirmed" : "unconfirmed",
                    r->localized ? "; localized by coordinates" : "") < 0;
     if (r->vacuous)
         bad |= fprintf(f, "  VACUOUS: %s\n", r->vacuity) < 0;
@@ -130,9 +131,9 @@ ad_status ad_check_report_json(const ad_check_report *r, FILE *f)
     bad |= jwitness(f, "mpfr", &r->mpfr) | (fputc(',', f) == EOF);
     bad |= jwitness(f, "dot", &r->dot);
     bad |= fprintf(f, "},\"ref_confirmed\":%s,\"checked\":%zu,\"at_kinks\":%zu,\"skipped\":%zu,"
-                      "\"vacuous\":%s,\"vacuity\":",
+                      "\"replays\":%zu,\"vacuous\":%s,\"vacuity\":",
                    r->ref_confirmed ? "true" : "false", r->n_checked, r->n_kinks, r->n_skipped,
-                   r->vacuous ? "true" : "false") < 0;
+                   r->n_replays, r->vacuous ? "true" : "false") < 0;
     bad |= jstr(f, r->vacuity) | (fputs(",\"notes\":", f) < 0) | jstr(f, r->notes);
     bad |= fputs(",\"coords\":[", f) < 0;
     for (size_t i = 0; i < r->n_coords; i++) {

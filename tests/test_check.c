@@ -54,6 +54,26 @@ static const ad_op sq_noref = {
     .backward = sq_backward, .domain = {{-1}, {1}}, .ulp_fwd = 0.5, .ulp_bwd = 1,
 };
 
+/* y = x, but its reference is x (1 + 2^-(prec/4)): a derivative that moves
+ * with the precision, which the second MPFR run must expose */
+static void id_forward(const ad_op_args *a, double *y) { y[0] = a->x[0][0]; }
+static void id_backward(const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY])
+{
+    (void)a;
+    if (gx[0])
+        gx[0][0] += gy[0];
+}
+static int id_drifting_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r)
+{
+    mpfr_mul_2si(y, a->x[0], -(long)(mpfr_get_prec(y) / 4), r);
+    mpfr_add(y, y, a->x[0], r);
+    return 0;
+}
+static const ad_op id_drifting = {
+    .name = "id_drifting", .arity = 1, .flags = AD_OP_ELEMENTWISE, .forward = id_forward,
+    .backward = id_backward, .reference = id_drifting_reference, .domain = {{-1}, {1}},
+};
+
 static bool has(const char *hay, const char *needle)
 {
     return hay && strstr(hay, needle) != NULL;
@@ -345,6 +365,26 @@ static void test_verify_every_backward_returns_echeck_with_the_worst_line(void *
     ad_tape_free(t);
 }
 
+/* Above 64 coordinates the hook checks random directions. */
+static void test_verify_hook_uses_fast_mode_for_many_inputs(void **state)
+{
+    (void)state;
+    double v[100];
+    for (int i = 0; i < 100; i++)
+        v[i] = -1.0 + 0.02 * i;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_tape_set_verify(t, AD_VERIFY_FD);
+    ad_var x = ad_input(t, AD_VEC(100), v);
+    assert_int_equal(ad_backward(t, ad_sum(t, ad_apply(t, &sq_skewed, &x, 1, NULL, 0))), AD_OK);
+    ad_tape_reset(t);
+    v[10] = 3.0;
+    x = ad_input(t, AD_VEC(100), v);
+    assert_int_equal(ad_backward(t, ad_sum(t, ad_apply(t, &sq_skewed, &x, 1, NULL, 0))), AD_ECHECK);
+    /* the localized coordinate comes first */
+    assert_true(has(ad_tape_error(t), "gradient check failed: node 0 element 10: x 0x1.8p+1 engine 7"));
+    ad_tape_free(t);
+}
+
 static void test_ad_verify_environment_sets_the_mode_of_new_tapes(void **state)
 {
     (void)state;
@@ -499,6 +539,126 @@ static void test_checker_memory_is_all_returned_and_oom_is_clean(void **state)
     fail_msg("the check never completed");
 }
 
+/* A failing program saved and loaded again fails the same way. */
+static void test_saved_failing_report_replays_the_same_failure(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_tape_set_relu_at_zero(t, 0.5);
+    ad_var a = ad_input(t, AD_VEC(2), (double[]){0.1, -0.3});
+    ad_var x = ad_scalar(t, 2.0);
+    ad_var s = ad_sum(t, ad_relu(t, a));     /* nodes 2, 3 */
+    ad_var q = ad_apply(t, &sq_skewed, &x, 1, NULL, 0); /* node 4 */
+    ad_var f = ad_add(t, s, q);
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, NULL, &r), AD_OK);
+    assert_false(r.pass);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    assert_int_equal(ad_check_save(t, f, &r, mf), AD_OK);
+    fclose(mf);
+    assert_true(has(buf, "adcheck-replay 1\nrelu_at_zero 0x1p-1\ninput 0 1 2 0x1.999999999999ap-4 -0x1.3333333333333p-2\n"));
+    assert_true(has(buf, "op 4 sq_skewed 1 1 0\n"));
+    assert_true(has(buf, "loss 5\n# failing: node 1 element 0: x 0x1p+1 engine 5"));
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+
+    ad_op_register(&sq_skewed, NULL, 0);
+    t = ad_tape_new(NULL);
+    mf = fmemopen(buf, len, "r");
+    ad_var loss;
+    assert_int_equal(ad_check_load(t, mf, &loss), AD_OK);
+    fclose(mf);
+    assert_true(ad_tape_relu_at_zero(t) == 0.5);
+    assert_int_equal(ad_check_grad(t, loss, NULL, &r), AD_OK);
+    assert_false(r.pass);
+    assert_int_equal(r.coords[0].node, 1);
+    assert_true(r.coords[0].engine == 5.0 && r.coords[0].ref == 4.0);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+    ad_op_unregister_all();
+
+    /* an op the registry does not know, and a malformed file */
+    t = ad_tape_new(NULL);
+    mf = fmemopen(buf, len, "r");
+    assert_int_equal(ad_check_load(t, mf, &loss), AD_ENOTFOUND);
+    fclose(mf);
+    assert_string_equal(ad_tape_error(t), "ad_check_load: node 4: no op named 'sq_skewed' is registered");
+    ad_tape_free(t);
+    free(buf);
+    static char junk[] = "adcheck-replay 1\nrelu_at_zero 0x0p+0\ninput 0 1 2 0x1p+0 pear\n";
+    t = ad_tape_new(NULL);
+    mf = fmemopen(junk, sizeof junk - 1, "r");
+    assert_int_equal(ad_check_load(t, mf, &loss), AD_EPARSE);
+    fclose(mf);
+    assert_string_equal(ad_tape_error(t), "ad_check_load: node 0: value 1 is not a number");
+    ad_tape_free(t);
+}
+
+static void test_a_reference_that_moves_with_precision_is_unconfirmed(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_scalar(t, 0.5);
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, ad_apply(t, &id_drifting, &x, 1, NULL, 0), NULL, &r), AD_OK);
+    assert_false(r.ref_confirmed);
+    assert_true(has(r.notes, "the MPFR reference is unconfirmed"));
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
+/* rtol widens the FD verdict only; the MPFR witness still sees 5 vs 4. */
+static void test_rtol_overrides_the_fd_tolerance(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_scalar(t, 2.0);
+    ad_var f = ad_apply(t, &sq_skewed, &x, 1, NULL, 0);
+    ad_check_opts o = ad_check_opts_default();
+    o.rtol = 0.3;
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, &o, &r), AD_OK);
+    assert_true(r.fd.pass);
+    assert_false(r.mpfr.pass);
+    ad_check_report_free(&r);
+    o.rtol = 0.2; /* |5 - 4| > 0.2 * 4 */
+    assert_int_equal(ad_check_grad(t, f, &o, &r), AD_OK);
+    assert_false(r.fd.pass);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
+/* The check touches neither the tape's values nor the parameters' gradients. */
+static void test_check_leaves_values_and_parameter_gradients_alone(void **state)
+{
+    (void)state;
+    ad_param *w;
+    assert_int_equal(ad_param_new(AD_VEC(2), (double[]){0.5, -2.0}, NULL, &w), AD_OK);
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var wv = ad_use(t, w);
+    ad_var y = ad_tanh(t, wv);
+    ad_var f = ad_sum(t, ad_mul(t, y, y));
+    double before[2] = {ad_value(t, y)[0], ad_value(t, y)[1]};
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, NULL, &r), AD_OK);
+    assert_true(r.pass);
+    assert_int_equal(r.n_coords, 2);
+    assert_true(ad_value(t, y)[0] == before[0] && ad_value(t, y)[1] == before[1]);
+    assert_true(ad_value_scalar(t, f) == before[0] * before[0] + before[1] * before[1]);
+    assert_true(ad_param_grad(w)[0] == 0.0 && ad_param_grad(w)[1] == 0.0);
+    /* d/dw tanh(w)^2 = 2 tanh(w) sech^2(w) */
+    for (size_t i = 0; i < 2; i++) {
+        double wi = ad_param_data(w)[r.coords[i].element];
+        double want = 2 * tanh(wi) * (1 - tanh(wi) * tanh(wi));
+        assert_true(fabs(r.coords[i].ref - want) <= 1e-15 * fabs(want));
+    }
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+    ad_param_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,11 +674,16 @@ int main(void)
         cmocka_unit_test(test_reports_name_the_failing_coordinate_in_text_and_json),
         cmocka_unit_test(test_json_spells_non_finite_numbers_as_strings),
         cmocka_unit_test(test_verify_every_backward_returns_echeck_with_the_worst_line),
+        cmocka_unit_test(test_verify_hook_uses_fast_mode_for_many_inputs),
         cmocka_unit_test(test_ad_verify_environment_sets_the_mode_of_new_tapes),
         cmocka_unit_test(test_jvp_gives_directional_derivatives),
         cmocka_unit_test(test_jvp_of_an_op_without_jvp_is_unsupported_and_named),
         cmocka_unit_test(test_bad_arguments_give_exact_status_and_message),
         cmocka_unit_test(test_checker_memory_is_all_returned_and_oom_is_clean),
+        cmocka_unit_test(test_saved_failing_report_replays_the_same_failure),
+        cmocka_unit_test(test_a_reference_that_moves_with_precision_is_unconfirmed),
+        cmocka_unit_test(test_rtol_overrides_the_fd_tolerance),
+        cmocka_unit_test(test_check_leaves_values_and_parameter_gradients_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

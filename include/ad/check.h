@@ -84,7 +84,10 @@ typedef struct ad_check_report {
     bool fast;                          /* directions, not coordinates       */
     bool localized;                     /* fast mode failed and fell back to coordinates */
     size_t n_coords, n_checked, n_kinks, n_skipped;
-    char notes[256];                    /* e.g. "no MPFR reference for op 'x' (node 3)" */
+    size_t n_replays;                   /* MPFR evaluations of the whole tape (the cost) */
+    char notes[512];                    /* e.g. "no MPFR reference for op 'x' (node 3)";
+                                           after a failure, the first op that fails alone
+                                           at its recorded inputs ("suspect node N: op ...") */
     bool vacuous;                       /* the check proved nothing          */
     char vacuity[160];                  /* why, when vacuous                 */
     ad_check_coord *coords;             /* n_coords entries, worst first     */
@@ -95,7 +98,10 @@ typedef struct ad_check_report {
 /**
  * Checks the reverse-mode gradient of loss with respect to every input
  * (ad_input, ad_scalar) and parameter binding (ad_use) recorded before it.
- * Runs backward itself; the tape's values are left as they were.
+ * Runs the reverse sweep itself: the tape's values are left as they were,
+ * nothing is added into parameters' gradients, and ad_grad afterwards gives
+ * the gradients of this loss. Memory comes from the tape's allocator (MPFR's
+ * limbs from GMP's). Tolerances and the kink verdict: README, "Checking gradients".
  * @param t     a tape holding the recorded program
  * @param loss  a scalar variable of t
  * @param opts  settings, or NULL for the defaults
@@ -137,7 +143,10 @@ AD_API ad_status ad_check_load(ad_tape *t, FILE *f, ad_var *loss);
  * leaf, by each op's jvp, in one forward sweep.
  * @param dir  for leaf node i (in tape order, inputs and parameter bindings),
  *             dir[i] points at count(shape) doubles, or NULL for a zero tangent;
- *             n_dir must equal the number of nodes recorded before out + 1
+ *             entries of constants and op nodes are ignored; n_dir must be
+ *             out's node index + 1
+ * On a tape in error returns its sticky status and writes nothing; a new
+ * error (bad handle, n_dir, an op without jvp) is recorded on the tape.
  * @param dy   receives count(shape of out) doubles
  * @return AD_OK, AD_EUNSUPPORTED (an op without jvp, named in the message), ...
  */
@@ -154,9 +163,15 @@ typedef enum ad_verify_mode {
 } ad_verify_mode;
 
 /**
- * Makes every ad_backward on t run the checker; a wrong gradient makes
- * ad_backward return AD_ECHECK with the report's worst line as the message.
- * The environment variable AD_VERIFY=off|fd|mpfr|all sets the default of new tapes.
+ * Makes every ad_backward on t run the checker after computing (and adding
+ * into parameters) the gradients: fd and/or mpfr by mode, the dot-product test
+ * for AD_VERIFY_ALL, fast mode above 64 coordinates. A wrong gradient makes
+ * ad_backward return AD_ECHECK, recorded on the tape (sticky) with the
+ * report's worst line as the message. The environment variable
+ * AD_VERIFY=off|fd|mpfr|all, read by ad_tape_new, sets the default of new
+ * tapes (unknown values mean off). The mode survives ad_tape_reset.
+ * @return AD_OK; AD_EINVAL for a NULL tape or a mode outside the enum
+ *         (recorded); the static in-error tape's status.
  */
 AD_API ad_status ad_tape_set_verify(ad_tape *t, ad_verify_mode mode);
 
@@ -194,8 +209,14 @@ typedef struct ad_op_report {
 
 /**
  * Verifies one op (built-in or custom) across its domain against MPFR:
- * forward, backward (a VJP with a random cotangent), tangent, kink choices.
- * @return AD_OK when the sweep ran (read r->pass); AD_EINVAL for NULL arguments.
+ * forward, backward (a VJP with a random cotangent), tangent, kink choices;
+ * FD only when the op has no reference. Points, shapes and bounds: README,
+ * "Sweeping one op". Needs no tape; memory from malloc, all returned.
+ * @param opts  settings, or NULL for the defaults
+ * @return AD_OK when the sweep ran (read r->pass); AD_EINVAL for NULL
+ *         arguments, an op without name or forward, prec outside 64..4096
+ *         (r->first_failure says which); AD_ESHAPE, AD_ELIMIT (sample shapes
+ *         the op rejects or too large); AD_ENOMEM.
  */
 AD_API ad_status ad_op_verify(const ad_op *op, const ad_verify_opts *opts, ad_op_report *r);
 
