@@ -293,7 +293,38 @@ def group_hostile():
     check(rc == 0 and out.startswith("adcheck "), "--version")
 
 
-groups = {"grad": group_grad, "ops": group_ops, "selftest": group_selftest, "hunt": group_hunt,
+# ---------------------------------------------------------------- memcheck
+def group_memcheck():
+    """Every kind of run once under valgrind: no invalid access, no leak, the usual exit status."""
+    import shutil
+    if not shutil.which("valgrind"):
+        print("valgrind not found: skipped")
+        sys.exit(77)
+    vg = ["valgrind", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
+          "--quiet"]
+    cases = [
+        (["grad", "x*x + relu(y)", "x=3", "y=0"], None, 0),
+        (["grad", "--json", "dot(v, v) + v[1] + sum([x, 2])", "v=[1, 2]", "x=1"], None, 0),
+        (["grad", "sum(matmul(A, B))", "A=[[1, 2], [3, 4]]", "B=[[1], [-1]]"], None, 0),
+        (["ops", "--json"], None, 0),
+        (["selftest", "--op", "relu", "--samples", "10"], None, 0),
+        (["hunt", "--samples", "6", "x*y", "x=1:2", "y=1:2"], None, 0),
+        (["grad", "-", "x=1"], b"(" * 100000, 2),
+        (["grad", "-", "x=1"], bytes(range(256)), 2),
+        (["grad", "1 + tahn(x)", "x=1"], None, 2),
+        (["grad", "v + [1, 2, 3]", "v=[1, 2]"], None, 2),
+        (["grad", "x", "x=1", "x=2"], None, 2),
+        (["grad", "sum(A)", "A=[[1, 2], [3]]"], None, 2),
+        (["hunt", "x", "x=2:1"], None, 2),
+        (["grad", "--bogus"], None, 2),
+    ]
+    for args, stdin, want in cases:
+        p = subprocess.run(vg + [ADCHECK] + args, input=stdin, capture_output=True, timeout=300)
+        check(p.returncode == want, f"valgrind {args[:3]}: exit {p.returncode} (want {want}; 99 is a "
+                                    f"memcheck finding): {p.stderr.decode('utf-8', 'replace')[-600:]!r}")
+
+
+groups = {"memcheck": group_memcheck, "grad": group_grad, "ops": group_ops, "selftest": group_selftest, "hunt": group_hunt,
           "hostile": group_hostile}
 groups[sys.argv[2]]()
 print(f"{sys.argv[2]}: {len(failures)} failure(s)")
