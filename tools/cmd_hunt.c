@@ -131,25 +131,25 @@ static double probe(hunt *h, const double *x)
         if (c->cls == AD_COORD_SKIPPED)
             continue;
         if (c->cls == AD_COORD_NAN_MISMATCH) {
-            snprintf(what, sizeof what, "d/d%s is %g but the reference is %s", name, c->engine,
+            snprintf(what, sizeof what, "d/d%.64s is %g but the reference is %s", name, c->engine,
                      c->ref_str[0] ? c->ref_str : "finite");
             note(h, F_NONFINITE, INFINITY, x, what);
             score = INFINITY;
         } else if (c->cls == AD_COORD_MISMATCH || c->cls == AD_COORD_KINK_BAD) {
-            snprintf(what, sizeof what, "d/d%s is %.17g, reference %s, fd %.17g (%s)", name, c->engine,
+            snprintf(what, sizeof what, "d/d%.64s is %.17g, reference %s, fd %.17g (%s)", name, c->engine,
                      c->ref_str[0] ? c->ref_str : "-", c->fd,
                      c->cls == AD_COORD_KINK_BAD ? "outside the one-sided derivatives at a kink" : "mismatch");
             note(h, F_CHECK, isnan(c->ulps) ? INFINITY : c->ulps, x, what);
             score = INFINITY;
         } else if (!c->has_kink && !isnan(c->ulps)) {
-            snprintf(what, sizeof what, "d/d%s is %.17g, reference %s: %.3g ulp", name, c->engine,
+            snprintf(what, sizeof what, "d/d%.64s is %.17g, reference %s: %.3g ulp", name, c->engine,
                      c->ref_str, c->ulps);
             note(h, F_GRAD, c->ulps, x, what);
             score = fmax(score, c->ulps);
         }
         double g = fabs(c->engine);
         if (g > h->explode || (isinf(c->engine) && isfinite(c->ref))) {
-            snprintf(what, sizeof what, "|d/d%s| = %g exceeds %g", name, g, h->explode);
+            snprintf(what, sizeof what, "|d/d%.64s| = %g exceeds %g", name, g, h->explode);
             note(h, F_EXPLODE, g, x, what);
         }
     }
