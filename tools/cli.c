@@ -125,7 +125,7 @@ bool cli_parse_expr(const char *cmd, const char *arg, expr *e)
     return ok;
 }
 
-bool cli_parse_values(const char *cmd, char **args, size_t n, expr_value *vals)
+bool cli_parse_values(char **args, size_t n, expr_value *vals)
 {
     for (size_t k = 0; k < n; k++) {
         expr_error err;
@@ -144,7 +144,6 @@ bool cli_parse_values(const char *cmd, char **args, size_t n, expr_value *vals)
             return false;
         }
     }
-    (void)cmd;
     return true;
 }
 

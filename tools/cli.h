@@ -53,7 +53,7 @@ bool cli_parse_expr(const char *cmd, const char *arg, expr *e);
  * Parses NAME=VALUE arguments, rejecting duplicates; prints the error on failure.
  * @return true with vals[0..n) filled (free each with expr_value_free)
  */
-bool cli_parse_values(const char *cmd, char **args, size_t n, expr_value *vals);
+bool cli_parse_values(char **args, size_t n, expr_value *vals);
 
 /** @return true when progress should be shown (stderr is a terminal). */
 bool cli_progress(void);

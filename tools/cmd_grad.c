@@ -271,7 +271,7 @@ int cmd_grad(int argc, char **argv)
     g.vals = calloc(g.n_vals ? g.n_vals : 1, sizeof *g.vals);
     if (!g.vals)
         return fputs("adcheck grad: out of memory\n", stderr), EXIT_CHECK_FAILED;
-    if (!cli_parse_values(a.cmd, argv + 2, g.n_vals, g.vals)) {
+    if (!cli_parse_values(argv + 2, g.n_vals, g.vals)) {
         free(g.vals);
         return EXIT_USAGE;
     }
