@@ -94,6 +94,8 @@ ad_status ad__dot_test(const ad__ctx *c, ad_rng *rng, unsigned n, ad_check_witne
         double rel = mag > 0 ? diff / (double)mag : (diff > 0 ? INFINITY : 0.0);
         if (isnan(fwd) || isnan((double)rev))
             rel = isnan(fwd) && isnan((double)rev) ? 0.0 : INFINITY;
+        else if (isinf(fwd) || isinf((double)rev)) /* overflowed: equal infinities agree */
+            rel = fwd == (double)rev ? 0.0 : INFINITY;
         if (rel > w->max_error || isnan(rel))
             w->max_error = rel;
         if (!(rel <= tol))

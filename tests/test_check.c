@@ -109,6 +109,52 @@ static void test_smooth_program_passes_every_witness(void **state)
     ad_tape_free(t);
 }
 
+/* log(1 + exp(x)) at x = -30.5: in double 1 + exp(x) rounds to 1, so finite
+ * differences read 0, while the slope is exp(x) / (1 + exp(x)) ~ 5.6e-14. The
+ * confirmed MPFR reference agrees with the engine and overrules FD. */
+static void test_mpfr_overrules_finite_differences_where_the_double_program_is_flat(void **state)
+{
+    (void)state;
+    double x0 = -30.5;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_scalar(t, x0);
+    ad_var one = ad_const(t, AD_SCALAR, (double[]){1.0});
+    ad_var f = ad_log(t, ad_add(t, one, ad_exp(t, x)));
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, NULL, &r), AD_OK);
+    double want = exp(x0) / (1.0 + exp(x0));
+    assert_true(r.coords[0].fd == 0.0);
+    assert_true(fabs(r.coords[0].ref - want) <= 4e-16 * want);
+    assert_true(r.coords[0].fd_overruled);
+    assert_int_equal(r.n_fd_overruled, 1);
+    assert_true(r.pass);
+    assert_non_null(strstr(r.notes, "flat or rounded"));
+    ad_check_report_free(&r);
+
+    /* without the MPFR witness, FD alone decides: a failure */
+    ad_check_opts o = ad_check_opts_default();
+    o.mpfr = false;
+    assert_int_equal(ad_check_grad(t, f, &o, &r), AD_OK);
+    assert_false(r.pass);
+    assert_false(r.coords[0].fd_overruled);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
+/* exp(1000) overflows: forward and reverse mode both give +inf, which agree. */
+static void test_dot_test_accepts_equal_infinities(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var f = ad_exp(t, ad_scalar(t, 1000.0));
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, NULL, &r), AD_OK);
+    assert_true(r.dot.ran && r.dot.pass);
+    assert_true(isinf(r.coords[0].engine) && r.coords[0].engine > 0);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
 /* d/dx ln x at 3 is 1/3: the 21-digit reference string is 0.333333333333333333333. */
 static void test_mpfr_reference_is_printed_with_21_digits(void **state)
 {
@@ -679,6 +725,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_smooth_program_passes_every_witness),
+        cmocka_unit_test(test_dot_test_accepts_equal_infinities),
+        cmocka_unit_test(test_mpfr_overrules_finite_differences_where_the_double_program_is_flat),
         cmocka_unit_test(test_mpfr_reference_is_printed_with_21_digits),
         cmocka_unit_test(test_relu_exactly_at_zero_is_judged_by_the_hull_and_the_setting),
         cmocka_unit_test(test_relu_of_negated_input_maps_the_choice_through_the_chain),

@@ -68,6 +68,7 @@ typedef struct ad_check_coord {
     char ref_str[48];       /* the reference with >= 20 significant digits        */
     double ulps, rel;       /* engine vs reference                                */
     ad_coord_class cls;
+    bool fd_overruled;      /* FD disagreed, but the confirmed MPFR reference agrees with the engine */
     bool has_kink;
     ad_check_kink kink;
 } ad_check_coord;
@@ -84,6 +85,7 @@ typedef struct ad_check_report {
     bool fast;                          /* directions, not coordinates       */
     bool localized;                     /* fast mode failed and fell back to coordinates */
     size_t n_coords, n_checked, n_kinks, n_skipped;
+    size_t n_fd_overruled;              /* FD disagreements the MPFR reference overruled */
     size_t n_replays;                   /* MPFR evaluations of the whole tape (the cost) */
     char notes[512];                    /* e.g. "no MPFR reference for op 'x' (node 3)";
                                            after a failure, the first op that fails alone
