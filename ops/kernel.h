@@ -139,6 +139,136 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
         return bad;                                                                       \
     }
 
+/* Offsets into both inputs of output element i (for piece functions, which
+ * see one element at a time). */
+static inline void ad__bcast_at(const ad__bcast *b, size_t i, size_t *i0, size_t *i1)
+{
+    *i0 = *i1 = 0;
+    for (unsigned k = AD_MAX_RANK; k-- > 0;) {
+        size_t d = b->dim[k] ? i % b->dim[k] : 0;
+        i = b->dim[k] ? i / b->dim[k] : 0;
+        *i0 += d * b->stride[0][k];
+        *i1 += d * b->stride[1][k];
+    }
+}
+
+/* AD__BINARY_PIECE(NAME) makes NAME_piece from static int NAME_piece1(double a, double b). */
+#define AD__BINARY_PIECE(NAME)                                                            \
+    static int NAME##_piece(const ad_op_args *a, size_t i)                                \
+    {                                                                                     \
+        ad__bcast b;                                                                      \
+        size_t i0, i1;                                                                    \
+        ad__bcast_init(&b, &a->ys, &a->xs[0], &a->xs[1]);                                 \
+        ad__bcast_at(&b, i, &i0, &i1);                                                    \
+        return NAME##_piece1(a->x[0][i0], a->x[1][i1]);                                   \
+    }
+
+/* ---- along the last axis ----
+ * The tensor seen as rows of n elements (n = the last dimension; a scalar is
+ * one row of one). Given, for an op NAME, row functions
+ *   static void NAME_frow(const double *x, size_t n, double *y, const double *attr);
+ *   static void NAME_brow(const double *x, const double *y, const double *gy, size_t n,
+ *                         double *gx, const double *attr);          accumulates
+ *   static void NAME_jrow(const double *x, const double *y, const double *dx, size_t n,
+ *                         double *dy, const double *attr);
+ *   static int  NAME_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r);
+ * AD__ROW_KERNELS(NAME, KEEP) makes the four array kernels; KEEP 1: y has x's
+ * shape (n outputs a row), KEEP 0: one output a row (the last axis removed). */
+static inline void ad__rows(const ad_shape *s, size_t *rows, size_t *n)
+{
+    *n = s->rank ? s->dim[s->rank - 1] : 1;
+    *rows = 1;
+    for (unsigned k = 0; k + 1 < s->rank; k++)
+        *rows *= s->dim[k];
+}
+
+#define AD__ROW_KERNELS(NAME, KEEP)                                                       \
+    static void NAME##_forward(const ad_op_args *a, double *y)                            \
+    {                                                                                     \
+        size_t rows, n, m;                                                                \
+        ad__rows(&a->xs[0], &rows, &n);                                                   \
+        m = (KEEP) ? n : 1;                                                               \
+        for (size_t r = 0; r < rows; r++)                                                 \
+            NAME##_frow(a->x[0] + r * n, n, y + r * m, a->attr);                          \
+    }                                                                                     \
+    static void NAME##_backward(const ad_op_args *a, const double *gy,                    \
+                                double *const gx[AD_MAX_ARITY])                           \
+    {                                                                                     \
+        size_t rows, n, m;                                                                \
+        if (!gx[0])                                                                       \
+            return;                                                                       \
+        ad__rows(&a->xs[0], &rows, &n);                                                   \
+        m = (KEEP) ? n : 1;                                                               \
+        for (size_t r = 0; r < rows; r++)                                                 \
+            NAME##_brow(a->x[0] + r * n, a->y + r * m, gy + r * m, n, gx[0] + r * n,      \
+                        a->attr);                                                         \
+    }                                                                                     \
+    static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
+                           double *dy)                                                    \
+    {                                                                                     \
+        size_t rows, n, m;                                                                \
+        ad__rows(&a->xs[0], &rows, &n);                                                   \
+        m = (KEEP) ? n : 1;                                                               \
+        for (size_t r = 0; r < rows; r++) {                                               \
+            if (dx[0])                                                                    \
+                NAME##_jrow(a->x[0] + r * n, a->y + r * m, dx[0] + r * n, n, dy + r * m,  \
+                            a->attr);                                                     \
+            else                                                                          \
+                for (size_t j = 0; j < m; j++)                                            \
+                    dy[r * m + j] = 0.0;                                                  \
+        }                                                                                 \
+    }                                                                                     \
+    static int NAME##_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)         \
+    {                                                                                     \
+        size_t rows, n, m;                                                                \
+        ad__rows(&a->xs[0], &rows, &n);                                                   \
+        m = (KEEP) ? n : 1;                                                               \
+        for (size_t r = 0; r < rows; r++)                                                 \
+            if (NAME##_rrow(a->x[0] + r * n, n, y + r * m, a->attr, rnd))                 \
+                return 1;                                                                 \
+        return 0;                                                                         \
+    }
+
+/* ---- stable scalar pieces shared by several families ---- */
+
+/* e^{-x^2} without the error of rounding x^2 first: x^2 = s + e exactly (fma),
+ * and e^{-s-e} = e^{-s} (1 - e) to double precision since |e| <= ulp(s)/2. */
+static inline double ad__exp_neg_sq(double x)
+{
+    double s = x * x, e = fma(x, x, -s), g = exp(-s);
+    return g == 0.0 ? 0.0 : g * (1.0 - e); /* x^2 = inf would make e -inf */
+}
+
+/* 1 / (1 + e^{-x}), split at 0 so neither branch overflows or cancels. */
+static inline double ad__sigmoid(double x)
+{
+    if (x >= 0.0)
+        return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+/* sigmoid'(x) = e / (1 + e)^2 with e = e^{-|x|}: from the input, so it stays
+ * accurate (about e^{-|x|}) where sigmoid(x) itself has rounded to 1. */
+static inline double ad__sigmoid_d(double x)
+{
+    double e = exp(-fabs(x)), d = 1.0 + e;
+    return e / d / d;
+}
+
+/* ln(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): exact function, no overflow, no
+ * switch to a linear piece (both terms are >= 0, so nothing cancels). */
+static inline double ad__softplus(double x)
+{
+    return fmax(x, 0.0) + log1p(exp(-fabs(x)));
+}
+
+/* Subgradient of |d| used by every abs-like op (abs, l1_loss, l1_penalty):
+ * sign(d), 0 at d = 0 (PyTorch's sgn; the midpoint of [-1, 1]); NaN stays NaN. */
+double ad__abs_grad(double d);
+/* Piece of |d|: -1, +1, AD_PIECE_KINK at 0. */
+int ad__abs_piece(double d);
+
 /* The four kernel slots of an op made by AD__UNARY_KERNELS or AD__BINARY_KERNELS. */
 #define AD__KERNEL_SLOTS(NAME)                                                            \
     .forward = NAME##_forward, .backward = NAME##_backward, .jvp = NAME##_jvp,            \
