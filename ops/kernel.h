@@ -229,6 +229,77 @@ static inline void ad__rows(const ad_shape *s, size_t *rows, size_t *n)
         return 0;                                                                         \
     }
 
+/* ---- sums of a scalar term over elements: losses and penalties ----
+ * y = sum_i l(a_i, b_i), times 1/n when MEAN; the inputs have one shape (a
+ * unary op sees b = a). Given, for an op NAME:
+ *   static double NAME_l(double a, double b, const double *attr);    the term
+ *   static double NAME_la(double a, double b, const double *attr);   d term / d a
+ *   static double NAME_lb(double a, double b, const double *attr);   d term / d b
+ *   static int    NAME_lref(mpfr_ptr t, mpfr_srcptr a, mpfr_srcptr b, const double *attr);
+ *                 the term at t's precision
+ * AD__SUM_KERNELS(NAME, MEAN) makes the four array kernels; the reference adds
+ * the terms with one rounding (mpfr_sum). AD__SUM_PIECE(NAME) makes a piece
+ * function from static int NAME_piece1(double a, double b, const double *attr):
+ * AD_PIECE_KINK when any term sits on its kink, else a code of every term's piece. */
+int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean,
+                      int (*term)(mpfr_ptr, mpfr_srcptr, mpfr_srcptr, const double *));
+
+#define AD__SUM_KERNELS(NAME, MEAN)                                                       \
+    static void NAME##_forward(const ad_op_args *a, double *y)                            \
+    {                                                                                     \
+        size_t n = ad__count(&a->xs[0]);                                                  \
+        const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
+        double s = 0.0;                                                                   \
+        for (size_t i = 0; i < n; i++)                                                    \
+            s += NAME##_l(a->x[0][i], b[i], a->attr);                                     \
+        y[0] = (MEAN) ? s / (double)n : s;                                                \
+    }                                                                                     \
+    static void NAME##_backward(const ad_op_args *a, const double *gy,                    \
+                                double *const gx[AD_MAX_ARITY])                           \
+    {                                                                                     \
+        size_t n = ad__count(&a->xs[0]);                                                  \
+        const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
+        double g = (MEAN) ? gy[0] / (double)n : gy[0];                                    \
+        for (size_t i = 0; gx[0] && i < n; i++)                                           \
+            gx[0][i] += g * NAME##_la(a->x[0][i], b[i], a->attr);                         \
+        for (size_t i = 0; a->n_in > 1 && gx[1] && i < n; i++)                            \
+            gx[1][i] += g * NAME##_lb(a->x[0][i], b[i], a->attr);                         \
+    }                                                                                     \
+    static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
+                           double *dy)                                                    \
+    {                                                                                     \
+        size_t n = ad__count(&a->xs[0]);                                                  \
+        const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
+        double s = 0.0;                                                                   \
+        for (size_t i = 0; i < n; i++) {                                                  \
+            if (dx[0])                                                                    \
+                s += NAME##_la(a->x[0][i], b[i], a->attr) * dx[0][i];                     \
+            if (a->n_in > 1 && dx[1])                                                     \
+                s += NAME##_lb(a->x[0][i], b[i], a->attr) * dx[1][i];                     \
+        }                                                                                 \
+        dy[0] = (MEAN) ? s / (double)n : s;                                               \
+    }                                                                                     \
+    static int NAME##_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)         \
+    {                                                                                     \
+        return ad__sum_reference(a, y, rnd, (MEAN), NAME##_lref);                         \
+    }
+
+#define AD__SUM_PIECE(NAME)                                                               \
+    static int NAME##_piece(const ad_op_args *a, size_t i)                                \
+    {                                                                                     \
+        (void)i;                                                                          \
+        size_t n = ad__count(&a->xs[0]);                                                  \
+        const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
+        unsigned h = 1;                                                                   \
+        for (size_t j = 0; j < n; j++) {                                                  \
+            int p = NAME##_piece1(a->x[0][j], b[j], a->attr);                             \
+            if (p == AD_PIECE_KINK)                                                       \
+                return AD_PIECE_KINK;                                                     \
+            h = h * 31u + (unsigned)p;                                                    \
+        }                                                                                 \
+        return (int)(h & 0x3fffffffu) | 1; /* odd, so never AD_PIECE_KINK */              \
+    }
+
 /* ---- stable scalar pieces shared by several families ---- */
 
 /* e^{-x^2} without the error of rounding x^2 first: x^2 = s + e exactly (fma),
@@ -262,6 +333,21 @@ static inline double ad__softplus(double x)
 {
     return fmax(x, 0.0) + log1p(exp(-fabs(x)));
 }
+
+/* e^(a - b) with the rounding error of a - b put back (TwoSum): a softmax of
+ * logits 20 apart would otherwise lose about 10 ulps in the subtraction. */
+static inline double ad__exp_diff(double a, double b)
+{
+    double s = a - b, bb = s - a, err = (a - (s - bb)) + (-b - bb), e = exp(s);
+    return isfinite(err) ? e + e * err : e;
+}
+
+/* The pieces of a row's log-sum-exp: *m the largest entry, *k its (first) index,
+ * and the return value rest = sum_{j != k} e^(x_j - m), so that
+ * lse = m + log1p(rest) and softmax_j = e^(x_j - m) / (1 + rest) without
+ * cancellation. A row of all -inf gives m = -inf and rest = 0; n = 0 gives
+ * m = -inf, k = 0. (ops/softmax.c) */
+double ad__lse_parts(const double *x, size_t n, double *m, size_t *k);
 
 /* Subgradient of |d| used by every abs-like op (abs, l1_loss, l1_penalty):
  * sign(d), 0 at d = 0 (PyTorch's sgn; the midpoint of [-1, 1]); NaN stays NaN. */

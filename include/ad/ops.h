@@ -91,5 +91,47 @@ AD_API ad_var ad_mean_axis(ad_tape *t, ad_var x, int axis);
 AD_API extern const ad_op ad_op_matmul;
 /* [m, k] x [k, n] -> [m, n], or batched [b, m, k] x [b, k, n] -> [b, m, n]. */
 AD_API ad_var ad_matmul(ad_tape *t, ad_var a, ad_var b);
+AD_API extern const ad_op ad_op_dot;
+/* sum_i a_i b_i over two tensors of one shape, a scalar. */
+AD_API ad_var ad_dot(ad_tape *t, ad_var a, ad_var b);
+
+/* ---- along the last axis (ops/softmax.c) ----
+ * A row of all -inf: logsumexp is -inf with gradient 0; softmax and log_softmax
+ * give NaN in that row only (undefined, as PyTorch). A +inf entry gives NaN in
+ * its row. */
+AD_API extern const ad_op ad_op_softmax, ad_op_log_softmax, ad_op_logsumexp, ad_op_layer_norm;
+AD_API ad_var ad_softmax(ad_tape *t, ad_var x);     /* e^x_j / sum_k e^x_k, max-shifted   */
+AD_API ad_var ad_log_softmax(ad_tape *t, ad_var x); /* x_j - logsumexp(x)                 */
+AD_API ad_var ad_logsumexp(ad_tape *t, ad_var x);   /* ln sum_k e^x_k; the axis is removed */
+/* (x - mean) / sqrt(var + eps), biased variance, eps >= 0 (default 1e-5); no
+ * scale or shift (use ad_mul and ad_add). */
+AD_API ad_var ad_layer_norm(ad_tape *t, ad_var x, double eps);
+
+/* ---- losses (ops/loss.c): scalars, means over elements (or rows) ----
+ * pred and target have one shape (no broadcasting); class indices are a tensor
+ * of integers in [0, C) (build them with ad_const), shaped like the scores
+ * without their last axis; a bad index is AD_EINVAL naming its position. */
+AD_API extern const ad_op ad_op_mse, ad_op_l1_loss, ad_op_huber, ad_op_bce_with_logits,
+    ad_op_cross_entropy, ad_op_nll;
+AD_API ad_var ad_mse(ad_tape *t, ad_var pred, ad_var target);     /* mean (p - t)^2         */
+AD_API ad_var ad_l1_loss(ad_tape *t, ad_var pred, ad_var target); /* mean |p - t|; 0 at p = t */
+/* mean of d^2/2 (|d| <= delta) or delta (|d| - delta/2), d = p - t; delta > 0 (default 1). */
+AD_API ad_var ad_huber(ad_tape *t, ad_var pred, ad_var target, double delta);
+/* mean ln(1 + e^x) - x y from logits x and targets y in [0, 1], stable. */
+AD_API ad_var ad_bce_with_logits(ad_tape *t, ad_var x, ad_var y);
+/* mean over rows of logsumexp(logits_r) - logits_r[c_r]; logits [N, C] or [C]. */
+AD_API ad_var ad_cross_entropy(ad_tape *t, ad_var logits, ad_var classes);
+/* -mean over rows of log_probs_r[c_r]. */
+AD_API ad_var ad_nll(ad_tape *t, ad_var log_probs, ad_var classes);
+
+/* ---- regularization (ops/regularize.c) ---- */
+AD_API extern const ad_op ad_op_l1_penalty, ad_op_l2_penalty, ad_op_dropout;
+AD_API ad_var ad_l1_penalty(ad_tape *t, ad_var w); /* sum |w|; gradient 0 at 0 */
+AD_API ad_var ad_l2_penalty(ad_tape *t, ad_var w); /* sum w^2                  */
+/* Inverted dropout: keep_i x_i / (1 - p), p in [0, 1) (p = 0 is the identity).
+ * The mask is drawn from (seed, element index) and recorded through the node's
+ * attributes, so forward and backward agree and one seed gives one mask; pass
+ * a new seed each training step. seed must be at most 2^53. */
+AD_API ad_var ad_dropout(ad_tape *t, ad_var x, double p, uint64_t seed);
 
 #endif
