@@ -1,34 +1,42 @@
 #!/usr/bin/env python3
-"""count_tests.py - counts test cases from meson's testlog.json: each cmocka
+"""count_tests.py - counts test cases from meson's testlog.json files: each cmocka
 case counts once; a test that is not a cmocka executable counts as one case.
+A missing log (its build failed) counts as one failure.
 Prints the closing line 'N passed, N failed' (', N skipped' when any)."""
 import json
 import re
 import sys
 
-passed = failed = skipped = 0
-with open(sys.argv[1], encoding="utf-8") as log:
-    for line in log:
-        t = json.loads(line)
-        out = (t.get("stdout") or "") + (t.get("stderr") or "")
-        result = t.get("result", "")
-        if "[==========]" in out:
-            ok = len(re.findall(r"^\[       OK \] ", out, re.M))
-            bad = set(re.findall(r"^\[  FAILED  \] (test\w+)", out, re.M))
-            skip = len(re.findall(r"^\[  SKIPPED \] ", out, re.M))
-            passed += ok
-            failed += len(bad)
-            skipped += skip
-            if result not in ("OK", "SKIP", "EXPECTEDFAIL") and not bad:
-                failed += 1  # crashed or timed out before cmocka could report
-        elif result in ("OK", "EXPECTEDFAIL"):
-            passed += 1
-        elif result == "SKIP":
-            skipped += 1
-        else:
-            failed += 1
-line = f"{passed} passed, {failed} failed"
+
+def count(test):
+    """(passed, failed, skipped) for one meson test record."""
+    out = (test.get("stdout") or "") + (test.get("stderr") or "")
+    result = test.get("result", "")
+    if "[==========]" not in out:
+        if result in ("OK", "EXPECTEDFAIL"):
+            return 1, 0, 0
+        return (0, 0, 1) if result == "SKIP" else (0, 1, 0)
+    ok = len(re.findall(r"^\[       OK \] ", out, re.M))
+    bad = len(set(re.findall(r"^\[  FAILED  \] (test\w+)", out, re.M)))
+    skip = len(re.findall(r"^\[  SKIPPED \] ", out, re.M))
+    if result not in ("OK", "SKIP", "EXPECTEDFAIL") and not bad:
+        bad = 1  # crashed or timed out before cmocka could report
+    return ok, bad, skip
+
+
+totals = [0, 0, 0]
+for path in sys.argv[1:]:
+    try:
+        with open(path, encoding="utf-8") as log:
+            for line in log:
+                for i, n in enumerate(count(json.loads(line))):
+                    totals[i] += n
+    except OSError as err:
+        print(f"count_tests: {err}", file=sys.stderr)
+        totals[1] += 1
+passed, failed, skipped = totals
+summary = f"{passed} passed, {failed} failed"
 if skipped:
-    line += f", {skipped} skipped"
-print(line)
+    summary += f", {skipped} skipped"
+print(summary)
 sys.exit(1 if failed else 0)

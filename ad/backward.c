@@ -54,6 +54,8 @@ ad_status ad_backward(ad_tape *t, ad_var loss)
             gx[k] = in->needs_grad ? in->grad : NULL;
         }
         n->op->backward(&a, n->grad, gx);
+        if (t->anomaly && ad__anomaly_backward(t, i) != AD_OK)
+            return t->status;
     }
 
     for (size_t i = 0; i <= loss.index; i++) {

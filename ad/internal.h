@@ -41,6 +41,7 @@ typedef struct ad__node {
     ad_shape shape;
     uint32_t in[AD_MAX_ARITY];  /* input node indices, all < own index     */
     double attr[AD_MAX_ATTR];
+    const char *label;          /* ad_var_label's copy (in the arena), or NULL */
     uint8_t n_in, kind, needs_grad;
 } ad__node;
 
@@ -51,6 +52,7 @@ struct ad_tape {
     size_t n_nodes, cap_nodes;
     uint32_t id, gen;           /* a handle names both                     */
     double relu_at_zero;
+    bool anomaly;               /* stop at the first non-finite value (anomaly.c) */
     ad_status status;           /* first error, sticky                     */
     char msg[512];
     bool is_static;             /* the in-error tape ad_tape_new returns on failure */
@@ -58,6 +60,7 @@ struct ad_tape {
 
 struct ad_param {
     ad_allocator alloc;
+    size_t refs;                /* 1 for the owner + 1 per tape binding: freed at 0 */
     ad_shape shape;
     size_t count;
     double *data, *grad;        /* one block of 2*count doubles            */
@@ -78,6 +81,20 @@ ad__node *ad__resolve(ad_tape *t, ad_var v, const char *fn);
 void ad__node_args(const ad_tape *t, const ad__node *n, ad_op_args *a);
 /* Handle for node i of the current generation. */
 ad_var ad__var_of(const ad_tape *t, size_t i);
+
+/* ---- parameters (param.c) ---- */
+/* A tape binding keeps its parameter alive: ad_param_free while bound only
+ * drops the owner's reference, and the last unbinding frees it. */
+void ad__param_retain(ad_param *p);
+void ad__param_release(ad_param *p);
+
+/* ---- anomaly mode (anomaly.c): the hooks in ad_apply and ad_backward ---- */
+/* After node n's forward (n not yet counted, at index t->n_nodes): false after
+ * recording AD_EDOMAIN when a value is NaN or +-inf. */
+bool ad__anomaly_forward(ad_tape *t, const ad__node *n);
+/* After node i's backward: AD_EDOMAIN (recorded) when it made an input's
+ * gradient NaN or +-inf, else AD_OK. */
+ad_status ad__anomaly_backward(ad_tape *t, size_t i);
 
 /* ---- registry (ops/registry.c) ---- */
 bool ad__op_is_builtin(const ad_op *op);

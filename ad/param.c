@@ -24,6 +24,7 @@ ad_status ad_param_new(ad_shape shape, const double *data, const ad_allocator *a
         return AD_ENOMEM;
     }
     p->alloc = a;
+    p->refs = 1;
     p->shape = shape;
     p->count = count;
     p->grad = p->data + count;
@@ -36,14 +37,25 @@ ad_status ad_param_new(ad_shape shape, const double *data, const ad_allocator *a
     return AD_OK;
 }
 
-void ad_param_free(ad_param *p)
+void ad__param_retain(ad_param *p)
 {
-    if (!p)
+    p->refs++;
+}
+
+void ad__param_release(ad_param *p)
+{
+    if (--p->refs > 0)
         return;
     ad_allocator a = p->alloc;
     size_t bytes = p->count * 2 * sizeof(double);
     ad__free(&a, p->data, bytes ? bytes : 2 * sizeof(double));
     ad__free(&a, p, sizeof *p);
+}
+
+void ad_param_free(ad_param *p)
+{
+    if (p)
+        ad__param_release(p);
 }
 
 double *ad_param_data(ad_param *p)

@@ -48,10 +48,19 @@ ad_tape *ad_tape_new(const ad_tape_opts *opts)
     return t;
 }
 
+/* Drops the references the recorded parameter bindings hold. */
+static void unbind_params(ad_tape *t)
+{
+    for (size_t i = 0; i < t->n_nodes; i++)
+        if (t->nodes[i].kind == AD__LEAF_PARAM)
+            ad__param_release(t->nodes[i].param);
+}
+
 void ad_tape_free(ad_tape *t)
 {
     if (!t || t->is_static)
         return;
+    unbind_params(t);
     ad_allocator a = t->alloc;
     ad__arena_release(&t->arena, &a);
     ad__free(&a, t->nodes, t->cap_nodes * sizeof *t->nodes);
@@ -62,6 +71,7 @@ void ad_tape_reset(ad_tape *t)
 {
     if (!t || t->is_static)
         return;
+    unbind_params(t);
     ad__arena_rewind(&t->arena);
     t->n_nodes = 0;
     t->gen++;
@@ -167,18 +177,19 @@ const double *ad_grad(const ad_tape *t, ad_var v)
 }
 
 /* Appends a node with room for its values; NULL (tape in error) on failure. */
-static ad__node *push_node(ad_tape *t, const char *fn, ad_shape shape)
+/* fn is "ad_input" and the like; for an op node, prefix "ad_" and fn the op's name. */
+static ad__node *push_node(ad_tape *t, const char *prefix, const char *fn, ad_shape shape)
 {
     size_t count;
     ad_status st = ad_shape_count(&shape, &count);
     if (st != AD_OK) {
         char b[96];
-        ad__fail(t, st, "%s: node %zu: shape %s: %s", fn, t->n_nodes,
+        ad__fail(t, st, "%s%s: node %zu: shape %s: %s", prefix, fn, t->n_nodes,
                  ad_shape_format(&shape, b, sizeof b), ad_status_str(st));
         return NULL;
     }
     if (t->n_nodes >= UINT32_MAX - 1) {
-        ad__fail(t, AD_ELIMIT, "%s: the tape is full (%zu nodes)", fn, t->n_nodes);
+        ad__fail(t, AD_ELIMIT, "%s%s: the tape is full (%zu nodes)", prefix, fn, t->n_nodes);
         return NULL;
     }
     if (t->n_nodes == t->cap_nodes) {
@@ -212,7 +223,7 @@ static ad_var record_leaf(ad_tape *t, const char *fn, int kind, ad_shape shape, 
 {
     if (!t || t->status != AD_OK)
         return AD_NIL;
-    ad__node *n = push_node(t, fn, shape);
+    ad__node *n = push_node(t, "", fn, shape);
     if (!n)
         return AD_NIL;
     if (data)
@@ -251,6 +262,7 @@ ad_var ad_use(ad_tape *t, ad_param *p)
     if (ad_var_is_nil(v))
         return v;
     t->nodes[v.index].param = p;
+    ad__param_retain(p);
     return v;
 }
 
@@ -312,14 +324,17 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
                  t->n_nodes, n_in, op->arity);
         return AD_NIL;
     }
-    char fn[64];
-    snprintf(fn, sizeof fn, "ad_%s", op->name);
     uint32_t idx[AD_MAX_ARITY];
     bool needs_grad = false;
     for (unsigned i = 0; i < n_in; i++) {
-        ad__node *x = ad__resolve(t, in[i], fn);
-        if (!x)
+        const ad__node *x = peek(t, in[i]);
+        if (!x) {
+            /* the builder's name is formatted only when there is an error to report */
+            char fn[64];
+            snprintf(fn, sizeof fn, "ad_%s", op->name);
+            ad__resolve(t, in[i], fn);
             return AD_NIL;
+        }
         idx[i] = in[i].index;
         needs_grad |= x->needs_grad;
     }
@@ -346,7 +361,7 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
             return AD_NIL;
         }
     }
-    ad__node *n = push_node(t, fn, out);
+    ad__node *n = push_node(t, "ad_", op->name, out);
     if (!n)
         return AD_NIL;
     n->op = op;
@@ -357,5 +372,7 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
     memcpy(n->attr, attrs, sizeof attrs);
     a.ys = out;
     op->forward(&a, n->val);
+    if (t->anomaly && !ad__anomaly_forward(t, n))
+        return AD_NIL;
     return ad__var_of(t, t->n_nodes++);
 }

@@ -71,15 +71,25 @@ static int whole_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r, int m
     return 0;
 }
 
-static void sum_forward(const ad_op_args *a, double *y) { whole_forward(a, y, 0); }
-static void sum_backward(const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY]) { whole_backward(a, gy, gx, 0); }
-static void sum_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy) { whole_jvp(a, dx, dy, 0); }
-static int sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r) { return whole_reference(a, y, r, 0); }
+/* The four kernel slots of one variant (NAME) of a family (IMPL), sum or mean. */
+#define REDUCE_VARIANT(NAME, IMPL, MEAN)                                                        \
+    static void NAME##_forward(const ad_op_args *a, double *y) { IMPL##_forward(a, y, MEAN); } \
+    static void NAME##_backward(const ad_op_args *a, const double *gy,                        \
+                                double *const gx[AD_MAX_ARITY])                               \
+    {                                                                                         \
+        IMPL##_backward(a, gy, gx, MEAN);                                                     \
+    }                                                                                         \
+    static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy) \
+    {                                                                                         \
+        IMPL##_jvp(a, dx, dy, MEAN);                                                          \
+    }                                                                                         \
+    static int NAME##_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r)               \
+    {                                                                                         \
+        return IMPL##_reference(a, y, r, MEAN);                                               \
+    }
 
-static void mean_forward(const ad_op_args *a, double *y) { whole_forward(a, y, 1); }
-static void mean_backward(const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY]) { whole_backward(a, gy, gx, 1); }
-static void mean_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy) { whole_jvp(a, dx, dy, 1); }
-static int mean_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r) { return whole_reference(a, y, r, 1); }
+REDUCE_VARIANT(sum, whole, 0)
+REDUCE_VARIANT(mean, whole, 1)
 
 /* Verified on a 4x5 tensor of positive values, where recursive summation is
  * within (n-1) ulps of the exact sum. */
@@ -209,15 +219,8 @@ static int axis_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r, int me
     return 0;
 }
 
-static void sum_axis_forward(const ad_op_args *a, double *y) { axis_forward(a, y, 0); }
-static void sum_axis_backward(const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY]) { axis_backward(a, gy, gx, 0); }
-static void sum_axis_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy) { axis_jvp(a, dx, dy, 0); }
-static int sum_axis_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r) { return axis_reference(a, y, r, 0); }
-
-static void mean_axis_forward(const ad_op_args *a, double *y) { axis_forward(a, y, 1); }
-static void mean_axis_backward(const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY]) { axis_backward(a, gy, gx, 1); }
-static void mean_axis_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy) { axis_jvp(a, dx, dy, 1); }
-static int mean_axis_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r) { return axis_reference(a, y, r, 1); }
+REDUCE_VARIANT(sum_axis, axis, 0)
+REDUCE_VARIANT(mean_axis, axis, 1)
 
 static const char *const axis_names[] = {"axis"};
 static const double axis_default[] = {-1};

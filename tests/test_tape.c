@@ -248,6 +248,36 @@ static void test_param_new_rejects_bad_arguments(void **state)
     ad_tape_free(t);
 }
 
+static void test_param_freed_while_bound_lives_until_the_tape_lets_go(void **state)
+{
+    (void)state;
+    counting_alloc c = {0};
+    ad_allocator a = counting_allocator(&c);
+    ad_param *w;
+    assert_int_equal(ad_param_new(AD_VEC(2), (double[]){1.0, 2.0}, &a, &w), AD_OK);
+    size_t held = c.live_bytes;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var wv = ad_use(t, w);
+    ad_var loss = ad_sum(t, ad_mul(t, wv, wv)); /* d/dw = 2w */
+    ad_param_free(w);                          /* still bound: kept alive */
+    assert_int_equal(c.live_bytes, held);
+    assert_int_equal(ad_backward(t, loss), AD_OK);
+    assert_close(ad_grad(t, wv)[1], 4.0, 0);
+    ad_tape_reset(t);                          /* the last reference goes */
+    assert_int_equal(c.live_bytes, 0);
+    ad_tape_free(t);
+
+    /* freeing the tape releases its bindings too */
+    assert_int_equal(ad_param_new(AD_VEC(2), NULL, &a, &w), AD_OK);
+    t = ad_tape_new(NULL);
+    ad_use(t, w);
+    ad_use(t, w);
+    ad_param_free(w);
+    assert_true(c.live_bytes > 0);
+    ad_tape_free(t);
+    assert_int_equal(c.live_bytes, 0);
+}
+
 static void test_tape_input_shape_overflow_is_rejected(void **state)
 {
     (void)state;
@@ -355,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_tape_constant_gets_no_gradient),
         cmocka_unit_test(test_param_gradients_accumulate_until_zero_grad),
         cmocka_unit_test(test_param_new_rejects_bad_arguments),
+        cmocka_unit_test(test_param_freed_while_bound_lives_until_the_tape_lets_go),
         cmocka_unit_test(test_tape_input_shape_overflow_is_rejected),
         cmocka_unit_test(test_tape_zero_size_tensor_is_allowed),
         cmocka_unit_test(test_tape_reset_reuses_memory_without_allocation),

@@ -9,5 +9,12 @@
 #include "op.h"
 #include "tape.h"
 #include "ops.h"
+#include "rng.h"
+#include "init.h"
+#include "layer.h"
+#include "optim.h"
+#include "anomaly.h"
+#include "health.h"
+#include "train.h"
 
 #endif

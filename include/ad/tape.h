@@ -140,7 +140,12 @@ AD_API ad_status ad_backward(ad_tape *t, ad_var loss);
 AD_API ad_status ad_param_new(ad_shape shape, const double *data,
                               const ad_allocator *alloc, ad_param **out);
 
-/** Frees a parameter (NULL is fine). Tapes that bound it must be reset first. */
+/**
+ * Frees a parameter (NULL is fine). A tape that bound it (ad_use) keeps it
+ * alive until that tape is reset or freed, so freeing a bound parameter is
+ * safe: backward still has somewhere to put its gradient, and the memory goes
+ * back to the allocator when the last binding goes. Do not use p afterwards.
+ */
 AD_API void ad_param_free(ad_param *p);
 
 /**
