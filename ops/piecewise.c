@@ -133,7 +133,7 @@ static const ad_kink prelu_kinks[] = {
 };
 static const ad_shape prelu_sample[] = {{2, {3, 4}}, {1, {4}}};
 const ad_op ad_op_prelu = {
-    .name = "prelu", .math = "x > 0 ? x : a x", .arity = 2, .flags = AD_OP_BROADCAST,
+    .name = "prelu", .math = "x > 0 ? x : a x", .arity = 2, .flags = AD_OP_ELEMENTWISE | AD_OP_BROADCAST,
     .shape = prelu_shape, AD__KERNEL_SLOTS(prelu), .piece = prelu_piece,
     .kinks = prelu_kinks, .n_kinks = 1, .sample_shapes = prelu_sample,
     /* backward sums a's gradient over the broadcast rows */

@@ -118,7 +118,9 @@ static const double dropout_default[] = {0.5, 0.0};
 static const ad_shape dropout_sample[] = {{2, {4, 5}}};
 const ad_op ad_op_dropout = {
     .name = "dropout", .math = "keep(seed, i) x / (1 - p)", .arity = 1, .n_attr = 2,
-    .attr_name = dropout_names, .attr_default = dropout_default, .flags = AD_OP_ELEMENTWISE,
+    /* not AD_OP_ELEMENTWISE: the mask depends on the element's index, so the op
+     * is not one scalar function applied to every element */
+    .attr_name = dropout_names, .attr_default = dropout_default,
     .check_attr = dropout_check, .forward = dropout_forward, .backward = dropout_backward,
     .jvp = dropout_jvp, .reference = dropout_reference, .sample_shapes = dropout_sample,
     .domain = {{-10}, {10}}, .ulp_fwd = 1.5, .ulp_bwd = 1.5,
