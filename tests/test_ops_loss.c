@@ -152,6 +152,16 @@ static void test_penalties_and_their_kink(void **state)
     assert_all_close(ad_grad(t, w), g1, 3, 0);
     assert_int_equal(ad_backward(t, l2), AD_OK);
     assert_all_close(ad_grad(t, w), g2, 3, 0);
+    ad_tape_reset(t);
+    /* one subnormal and one ulp either side of the kink: the pieces' slopes */
+    w = ad_input(t, AD_VEC(4), (double[]){-DBL_TRUE_MIN, DBL_TRUE_MIN, nextafter(0.0, 1.0), -0.0});
+    l1 = ad_l1_penalty(t, w);
+    ad_var p = ad_input(t, AD_VEC(2), (double[]){nextafter(1.0, 0.0), nextafter(1.0, 2.0)});
+    ad_var a = ad_l1_loss(t, p, ad_const(t, AD_VEC(2), (double[]){1, 1}));
+    assert_int_equal(ad_backward(t, ad_add(t, l1, a)), AD_OK);
+    const double gk[4] = {-1, 1, 1, 0}, gp[2] = {-0.5, 0.5};
+    assert_all_close(ad_grad(t, w), gk, 4, 0);
+    assert_all_close(ad_grad(t, p), gp, 2, 0);
     ad_tape_free(t);
 }
 
