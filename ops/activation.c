@@ -153,7 +153,7 @@ ad_var ad_erf(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_erf, &x, 1, NULL
  * x/sqrt 2 is carried as hi + lo (1/sqrt 2 in two doubles, the product split
  * by fma) and erfc corrected to first order in lo: in the left tail erfc's
  * relative error is 2 z^2 times its argument's, so one rounding of z would
- * cost hundreds of ulps at x = -10. gelu'(0) = 1/2. ---- */
+ * cost hundreds of ulps at x = -10. gelu'(0) = 1/2; gelu(-inf) = 0 (the limit). ---- */
 #define RSQRT2_HI 0.7071067811865476
 #define RSQRT2_LO (-4.833646656726457e-17)
 #define RSQRT_2PI 0.3989422804014327 /* 1 / sqrt(2 pi) */
@@ -188,6 +188,10 @@ static double gelu_df(double x, double y, const double *attr, double kg)
 static int gelu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
     (void)attr;
+    if (mpfr_inf_p(x) && mpfr_sgn(x) < 0) { /* the limit; -inf * erfc(+inf) is NaN */
+        mpfr_set_zero(y, 1);
+        return 0;
+    }
     mpfr_t t;
     mpfr_init2(t, mpfr_get_prec(y) + GUARD);
     mpfr_sqrt_ui(t, 2, MPFR_RNDN);
