@@ -33,6 +33,15 @@ static void test_cross_entropy_with_logits_1e4_apart_is_exact(void **state)
     assert_int_equal(ad_backward(t, l), AD_OK);
     assert_close(ad_grad(t, x)[0], 1.0 / 3, 1e-16);
     assert_close(ad_grad(t, x)[2], -2.0 / 3, 2.3e-16); /* 1/3 - 1: two roundings */
+    ad_tape_reset(t);
+    /* a -inf logit: weight 0; as the target, the loss is +inf (probability 0)
+     * while the gradient stays finite: softmax - onehot */
+    x = ad_input(t, AD_MAT(2, 2), (double[]){0, -INFINITY, 0, -INFINITY});
+    l = ad_cross_entropy(t, x, ad_const(t, AD_VEC(2), (double[]){0, 1}));
+    assert_true(ad_value_scalar(t, l) == INFINITY);
+    assert_int_equal(ad_backward(t, l), AD_OK);
+    const double ginf[4] = {0, 0, 0.5, -0.5};
+    assert_all_close(ad_grad(t, x), ginf, 4, 0);
     ad_tape_free(t);
 }
 
