@@ -139,6 +139,222 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
         return bad;                                                                       \
     }
 
+/* Offsets into both inputs of output element i (for piece functions, which
+ * see one element at a time). */
+static inline void ad__bcast_at(const ad__bcast *b, size_t i, size_t *i0, size_t *i1)
+{
+    *i0 = *i1 = 0;
+    for (unsigned k = AD_MAX_RANK; k-- > 0;) {
+        size_t d = b->dim[k] ? i % b->dim[k] : 0;
+        i = b->dim[k] ? i / b->dim[k] : 0;
+        *i0 += d * b->stride[0][k];
+        *i1 += d * b->stride[1][k];
+    }
+}
+
+/* AD__BINARY_PIECE(NAME) makes NAME_piece from static int NAME_piece1(double a, double b). */
+#define AD__BINARY_PIECE(NAME)                                                            \
+    static int NAME##_piece(const ad_op_args *a, size_t i)                                \
+    {                                                                                     \
+        ad__bcast b;                                                                      \
+        size_t i0, i1;                                                                    \
+        ad__bcast_init(&b, &a->ys, &a->xs[0], &a->xs[1]);                                 \
+        ad__bcast_at(&b, i, &i0, &i1);                                                    \
+        return NAME##_piece1(a->x[0][i0], a->x[1][i1]);                                   \
+    }
+
+/* ---- along the last axis ----
+ * The tensor seen as rows of n elements (n = the last dimension; a scalar is
+ * one row of one). Given, for an op NAME, row functions
+ *   static void NAME_frow(const double *x, size_t n, double *y, const double *attr);
+ *   static void NAME_brow(const double *x, const double *y, const double *gy, size_t n,
+ *                         double *gx, const double *attr);          accumulates
+ *   static void NAME_jrow(const double *x, const double *y, const double *dx, size_t n,
+ *                         double *dy, const double *attr);
+ *   static int  NAME_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r);
+ * AD__ROW_KERNELS(NAME, KEEP) makes the four array kernels; KEEP 1: y has x's
+ * shape (n outputs a row), KEEP 0: one output a row (the last axis removed). */
+static inline void ad__rows(const ad_shape *s, size_t *rows, size_t *n)
+{
+    *n = s->rank ? s->dim[s->rank - 1] : 1;
+    *rows = 1;
+    for (unsigned k = 0; k + 1 < s->rank; k++)
+        *rows *= s->dim[k];
+}
+
+#define AD__ROW_KERNELS(NAME, KEEP)                                                       \
+    static void NAME##_forward(const ad_op_args *a, double *y)                            \
+    {                                                                                     \
+        size_t rows, n, m;                                                                \
+        ad__rows(&a->xs[0], &rows, &n);                                                   \
+        m = (KEEP) ? n : 1;                                                               \
+        for (size_t r = 0; r < rows; r++)                                                 \
+            NAME##_frow(a->x[0] + r * n, n, y + r * m, a->attr);                          \
+    }                                                                                     \
+    static void NAME##_backward(const ad_op_args *a, const double *gy,                    \
+                                double *const gx[AD_MAX_ARITY])                           \
+    {                                                                                     \
+        size_t rows, n, m;                                                                \
+        if (!gx[0])                                                                       \
+            return;                                                                       \
+        ad__rows(&a->xs[0], &rows, &n);                                                   \
+        m = (KEEP) ? n : 1;                                                               \
+        for (size_t r = 0; r < rows; r++)                                                 \
+            NAME##_brow(a->x[0] + r * n, a->y + r * m, gy + r * m, n, gx[0] + r * n,      \
+                        a->attr);                                                         \
+    }                                                                                     \
+    static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
+                           double *dy)                                                    \
+    {                                                                                     \
+        size_t rows, n, m;                                                                \
+        ad__rows(&a->xs[0], &rows, &n);                                                   \
+        m = (KEEP) ? n : 1;                                                               \
+        for (size_t r = 0; r < rows; r++) {                                               \
+            if (dx[0])                                                                    \
+                NAME##_jrow(a->x[0] + r * n, a->y + r * m, dx[0] + r * n, n, dy + r * m,  \
+                            a->attr);                                                     \
+            else                                                                          \
+                for (size_t j = 0; j < m; j++)                                            \
+                    dy[r * m + j] = 0.0;                                                  \
+        }                                                                                 \
+    }                                                                                     \
+    static int NAME##_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)         \
+    {                                                                                     \
+        size_t rows, n, m;                                                                \
+        ad__rows(&a->xs[0], &rows, &n);                                                   \
+        m = (KEEP) ? n : 1;                                                               \
+        for (size_t r = 0; r < rows; r++)                                                 \
+            if (NAME##_rrow(a->x[0] + r * n, n, y + r * m, a->attr, rnd))                 \
+                return 1;                                                                 \
+        return 0;                                                                         \
+    }
+
+/* ---- sums of a scalar term over elements: losses and penalties ----
+ * y = sum_i l(a_i, b_i), times 1/n when MEAN; the inputs have one shape (a
+ * unary op sees b = a). Given, for an op NAME:
+ *   static double NAME_l(double a, double b, const double *attr);    the term
+ *   static double NAME_la(double a, double b, const double *attr);   d term / d a
+ *   static double NAME_lb(double a, double b, const double *attr);   d term / d b
+ *   static int    NAME_lref(mpfr_ptr t, mpfr_srcptr a, mpfr_srcptr b, const double *attr);
+ *                 the term at t's precision
+ * AD__SUM_KERNELS(NAME, MEAN) makes the four array kernels; the reference adds
+ * the terms with one rounding (mpfr_sum). AD__SUM_PIECE(NAME) makes a piece
+ * function from static int NAME_piece1(double a, double b, const double *attr):
+ * AD_PIECE_KINK when any term sits on its kink, else a code of every term's piece. */
+int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean,
+                      int (*term)(mpfr_ptr, mpfr_srcptr, mpfr_srcptr, const double *));
+
+#define AD__SUM_KERNELS(NAME, MEAN)                                                       \
+    static void NAME##_forward(const ad_op_args *a, double *y)                            \
+    {                                                                                     \
+        size_t n = ad__count(&a->xs[0]);                                                  \
+        const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
+        double s = 0.0;                                                                   \
+        for (size_t i = 0; i < n; i++)                                                    \
+            s += NAME##_l(a->x[0][i], b[i], a->attr);                                     \
+        y[0] = (MEAN) ? s / (double)n : s;                                                \
+    }                                                                                     \
+    static void NAME##_backward(const ad_op_args *a, const double *gy,                    \
+                                double *const gx[AD_MAX_ARITY])                           \
+    {                                                                                     \
+        size_t n = ad__count(&a->xs[0]);                                                  \
+        const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
+        double g = (MEAN) ? gy[0] / (double)n : gy[0];                                    \
+        for (size_t i = 0; gx[0] && i < n; i++)                                           \
+            gx[0][i] += g * NAME##_la(a->x[0][i], b[i], a->attr);                         \
+        for (size_t i = 0; a->n_in > 1 && gx[1] && i < n; i++)                            \
+            gx[1][i] += g * NAME##_lb(a->x[0][i], b[i], a->attr);                         \
+    }                                                                                     \
+    static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
+                           double *dy)                                                    \
+    {                                                                                     \
+        size_t n = ad__count(&a->xs[0]);                                                  \
+        const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
+        double s = 0.0;                                                                   \
+        for (size_t i = 0; i < n; i++) {                                                  \
+            if (dx[0])                                                                    \
+                s += NAME##_la(a->x[0][i], b[i], a->attr) * dx[0][i];                     \
+            if (a->n_in > 1 && dx[1])                                                     \
+                s += NAME##_lb(a->x[0][i], b[i], a->attr) * dx[1][i];                     \
+        }                                                                                 \
+        dy[0] = (MEAN) ? s / (double)n : s;                                               \
+    }                                                                                     \
+    static int NAME##_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)         \
+    {                                                                                     \
+        return ad__sum_reference(a, y, rnd, (MEAN), NAME##_lref);                         \
+    }
+
+#define AD__SUM_PIECE(NAME)                                                               \
+    static int NAME##_piece(const ad_op_args *a, size_t i)                                \
+    {                                                                                     \
+        (void)i;                                                                          \
+        size_t n = ad__count(&a->xs[0]);                                                  \
+        const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
+        unsigned h = 1;                                                                   \
+        for (size_t j = 0; j < n; j++) {                                                  \
+            int p = NAME##_piece1(a->x[0][j], b[j], a->attr);                             \
+            if (p == AD_PIECE_KINK)                                                       \
+                return AD_PIECE_KINK;                                                     \
+            h = h * 31u + (unsigned)p;                                                    \
+        }                                                                                 \
+        return (int)(h & 0x3fffffffu) | 1; /* odd, so never AD_PIECE_KINK */              \
+    }
+
+/* ---- stable scalar pieces shared by several families ---- */
+
+/* e^{-x^2} without the error of rounding x^2 first: x^2 = s + e exactly (fma),
+ * and e^{-s-e} = e^{-s} (1 - e) to double precision since |e| <= ulp(s)/2. */
+static inline double ad__exp_neg_sq(double x)
+{
+    double s = x * x, e = fma(x, x, -s), g = exp(-s);
+    return g == 0.0 ? 0.0 : g * (1.0 - e); /* x^2 = inf would make e -inf */
+}
+
+/* 1 / (1 + e^{-x}), split at 0 so neither branch overflows or cancels. */
+static inline double ad__sigmoid(double x)
+{
+    if (x >= 0.0)
+        return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+/* sigmoid'(x) = e / (1 + e)^2 with e = e^{-|x|}: from the input, so it stays
+ * accurate (about e^{-|x|}) where sigmoid(x) itself has rounded to 1. */
+static inline double ad__sigmoid_d(double x)
+{
+    double e = exp(-fabs(x)), d = 1.0 + e;
+    return e / d / d;
+}
+
+/* ln(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): exact function, no overflow, no
+ * switch to a linear piece (both terms are >= 0, so nothing cancels). */
+static inline double ad__softplus(double x)
+{
+    return fmax(x, 0.0) + log1p(exp(-fabs(x)));
+}
+
+/* e^(a - b) with the rounding error of a - b put back (TwoSum): a softmax of
+ * logits 20 apart would otherwise lose about 10 ulps in the subtraction. */
+static inline double ad__exp_diff(double a, double b)
+{
+    double s = a - b, bb = s - a, err = (a - (s - bb)) + (-b - bb), e = exp(s);
+    return isfinite(err) ? e + e * err : e;
+}
+
+/* The pieces of a row's log-sum-exp: *m the largest entry, *k its (first) index,
+ * and the return value rest = sum_{j != k} e^(x_j - m), so that
+ * lse = m + log1p(rest) and softmax_j = e^(x_j - m) / (1 + rest) without
+ * cancellation. A row of all -inf gives m = -inf and rest = 0; n = 0 gives
+ * m = -inf, k = 0. (ops/softmax.c) */
+double ad__lse_parts(const double *x, size_t n, double *m, size_t *k);
+
+/* Subgradient of |d| used by every abs-like op (abs, l1_loss, l1_penalty):
+ * sign(d), 0 at d = 0 (PyTorch's sgn; the midpoint of [-1, 1]); NaN stays NaN. */
+double ad__abs_grad(double d);
+/* Piece of |d|: -1, +1, AD_PIECE_KINK at 0. */
+int ad__abs_piece(double d);
+
 /* The four kernel slots of an op made by AD__UNARY_KERNELS or AD__BINARY_KERNELS. */
 #define AD__KERNEL_SLOTS(NAME)                                                            \
     .forward = NAME##_forward, .backward = NAME##_backward, .jvp = NAME##_jvp,            \

@@ -1,4 +1,4 @@
-/* linalg.c - matmul: 2-D, and batched rank 3 (the batch dimension must match). */
+/* linalg.c - matmul (2-D, and batched rank 3 with matching batch) and dot. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "kernel.h"
@@ -155,3 +155,34 @@ const ad_op ad_op_matmul = {
     .ulp_fwd = 4, .ulp_bwd = 4,
 };
 ad_var ad_matmul(ad_tape *t, ad_var a, ad_var b) { return ad_apply(t, &ad_op_matmul, (ad_var[]){a, b}, 2, NULL, 0); }
+
+/* ---- dot: y = sum_i a_i b_i over two tensors of one shape (vectors, usually);
+ * da = g b, db = g a. The reference forms each product exactly. ---- */
+static double dot_l(double a, double b, const double *attr) { (void)attr; return a * b; }
+static double dot_la(double a, double b, const double *attr) { (void)a, (void)attr; return b; }
+static double dot_lb(double a, double b, const double *attr) { (void)b, (void)attr; return a; }
+static int dot_lref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, const double *attr)
+{
+    (void)attr;
+    mpfr_set_prec(y, mpfr_get_prec(a) + mpfr_get_prec(b));
+    mpfr_mul(y, a, b, MPFR_RNDN); /* exact */
+    return 0;
+}
+static ad_status dot_shape(const ad_op_args *a, ad_shape *out, char *why, size_t len)
+{
+    if (!ad_shape_equal(&a->xs[0], &a->xs[1])) {
+        snprintf(why, len, "both inputs must have the same shape");
+        return AD_ESHAPE;
+    }
+    *out = AD_SCALAR;
+    return AD_OK;
+}
+AD__SUM_KERNELS(dot, 0)
+/* Verified on positive vectors, where an n-term sum stays within about n ulps. */
+static const ad_shape dot_sample[] = {{1, {6}}, {1, {6}}};
+const ad_op ad_op_dot = {
+    .name = "dot", .math = "sum_i a_i b_i", .arity = 2, .shape = dot_shape,
+    AD__KERNEL_SLOTS(dot), .domain = {{0.5, 0.5}, {2, 2}}, .sample_shapes = dot_sample,
+    .ulp_fwd = 6, .ulp_bwd = 0.5,
+};
+ad_var ad_dot(ad_tape *t, ad_var a, ad_var b) { return ad_apply(t, &ad_op_dot, (ad_var[]){a, b}, 2, NULL, 0); }

@@ -1,4 +1,4 @@
-/* unary.c - smooth elementwise functions: exp, log, sqrt, tanh. */
+/* unary.c - smooth elementwise functions: exp, expm1, log, log1p, sqrt, square, sin, cos, tanh, pow. */
 #include "kernel.h"
 
 /* Bounds: glibc documents exp, log within 1 ulp and tanh within 2 ulps on
@@ -55,3 +55,93 @@ const ad_op ad_op_tanh = {
     AD__KERNEL_SLOTS(tanh), .domain = {{-20}, {20}}, .ulp_fwd = 2, .ulp_bwd = 4,
 };
 ad_var ad_tanh(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_tanh, &x, 1, NULL, 0); }
+
+/* ---- expm1: y = e^x - 1; dx = e^x, from exp itself (y + 1 would cancel to 0
+ * for very negative x, where e^x is still representable) ---- */
+static double expm1_f(double x, const double *attr) { (void)attr; return expm1(x); }
+static double expm1_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return exp(x); }
+static int expm1_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_expm1(y, x, r); return 0; }
+AD__UNARY_KERNELS(expm1)
+const ad_op ad_op_expm1 = {
+    .name = "expm1", .math = "e^x - 1", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    AD__KERNEL_SLOTS(expm1),
+    /* the sweep stops where the function saturates to a constant: past it the
+     * derivative is below what a 256-bit MPFR difference resolves (the tail is a stability test) */
+    .domain = {{-80}, {700}}, .ulp_fwd = 1, .ulp_bwd = 2,
+};
+ad_var ad_expm1(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_expm1, &x, 1, NULL, 0); }
+
+/* ---- log1p: y = ln(1 + x); dx = 1 / (1 + x) (1 + x rounds by half an ulp
+ * at most, and is exact near -1, where the derivative is large) ---- */
+static double log1p_f(double x, const double *attr) { (void)attr; return log1p(x); }
+static double log1p_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return 1.0 / (1.0 + x); }
+static int log1p_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_log1p(y, x, r); return 0; }
+AD__UNARY_KERNELS(log1p)
+const ad_op ad_op_log1p = {
+    .name = "log1p", .math = "ln(1 + x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    AD__KERNEL_SLOTS(log1p), .domain = {{-0.999}, {1e300}}, .ulp_fwd = 1, .ulp_bwd = 2,
+};
+ad_var ad_log1p(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_log1p, &x, 1, NULL, 0); }
+
+/* ---- square: y = x^2; dx = 2x (exact) ---- */
+static double square_f(double x, const double *attr) { (void)attr; return x * x; }
+static double square_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return 2.0 * x; }
+static int square_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_sqr(y, x, r); return 0; }
+AD__UNARY_KERNELS(square)
+const ad_op ad_op_square = {
+    .name = "square", .math = "x^2", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    AD__KERNEL_SLOTS(square), .domain = {{-1e150}, {1e150}}, .ulp_fwd = 0.5, .ulp_bwd = 0.5,
+};
+ad_var ad_square(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_square, &x, 1, NULL, 0); }
+
+/* ---- sin: y = sin x; dx = cos x ---- */
+static double sin_f(double x, const double *attr) { (void)attr; return sin(x); }
+static double sin_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return cos(x); }
+static int sin_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_sin(y, x, r); return 0; }
+AD__UNARY_KERNELS(sin)
+const ad_op ad_op_sin = {
+    .name = "sin", .math = "sin(x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    AD__KERNEL_SLOTS(sin), .domain = {{-100}, {100}}, .ulp_fwd = 1, .ulp_bwd = 2,
+};
+ad_var ad_sin(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_sin, &x, 1, NULL, 0); }
+
+/* ---- cos: y = cos x; dx = -sin x ---- */
+static double cos_f(double x, const double *attr) { (void)attr; return cos(x); }
+static double cos_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return -sin(x); }
+static int cos_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_cos(y, x, r); return 0; }
+AD__UNARY_KERNELS(cos)
+const ad_op ad_op_cos = {
+    .name = "cos", .math = "cos(x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    AD__KERNEL_SLOTS(cos), .domain = {{-100}, {100}}, .ulp_fwd = 1, .ulp_bwd = 2,
+};
+ad_var ad_cos(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_cos, &x, 1, NULL, 0); }
+
+/* ---- pow: y = x^p, both differentiable; dx = p x^(p-1), dp = x^p ln x.
+ * At x = 0: dx is 0 for p > 1, 1 for p = 1, +inf for 0 < p < 1 (the one-sided
+ * derivative); dp is 0 for p > 0 (the limit of x^p ln x), and p = 0 gives
+ * dx = 0. For x < 0, dp is NaN (x^p is real only at integer p). ---- */
+static double pow_f(double a, double b) { return pow(a, b); }
+static double pow_da(double a, double b, double y)
+{
+    if (b == 0.0)
+        return 0.0;
+    /* p y / x: pow(x, p - 1) would carry the rounding of p - 1, amplified by ln x */
+    if (a != 0.0 && y != 0.0 && isfinite(y))
+        return b * (y / a);
+    return b * pow(a, b - 1.0);
+}
+static double pow_db(double a, double b, double y)
+{
+    if (a == 0.0 && b > 0.0)
+        return 0.0;
+    return y * log(a);
+}
+static int pow_ref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_rnd_t r) { mpfr_pow(y, a, b, r); return 0; }
+AD__BINARY_KERNELS(pow)
+const ad_op ad_op_pow = {
+    .name = "pow", .math = "x^p", .arity = 2, .flags = AD_OP_ELEMENTWISE | AD_OP_BROADCAST,
+    .shape = ad__bcast_shape, AD__KERNEL_SLOTS(pow),
+    /* x > 0: the real power is defined for every p there */
+    .domain = {{0.01, -10}, {100, 10}}, .ulp_fwd = 1, .ulp_bwd = 4,
+};
+ad_var ad_pow(ad_tape *t, ad_var x, ad_var p) { return ad_apply(t, &ad_op_pow, (ad_var[]){x, p}, 2, NULL, 0); }

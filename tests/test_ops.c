@@ -332,7 +332,9 @@ static void test_every_builtin_jvp_is_the_transpose_of_its_backward(void **state
             for (size_t j = 0; j < n; j++) {
                 seed = fmod(seed * 7.31 + 0.123, 1.0);
                 v[j] = op->domain.lo[i] + (op->domain.hi[i] - op->domain.lo[i]) * (0.1 + 0.8 * seed);
-                if (v[j] == 0.0)
+                if (op->int_inputs & (1u << i))
+                    v[j] = floor(op->domain.lo[i] + (op->domain.hi[i] - op->domain.lo[i] + 1) * seed);
+                else if (v[j] == 0.0)
                     v[j] = 0.5; /* stay off relu's kink */
             }
             in[i] = ad_input(t, s, v);

@@ -11,7 +11,15 @@ static void test_registry_finds_every_first_op_by_name(void **state)
 {
     (void)state;
     const char *names[] = {"add", "sub", "mul", "div", "neg", "matmul", "sum", "mean",
-                           "sum_axis", "mean_axis", "exp", "log", "sqrt", "tanh", "relu"};
+                           "sum_axis", "mean_axis", "exp", "log", "sqrt", "tanh", "relu",
+                           /* issue 4's op library, by its registry names */
+                           "expm1", "log1p", "square", "pow", "sin", "cos", "sigmoid", "logsigmoid",
+                           "softplus", "softsign", "erf", "gelu", "gelu_tanh", "silu", "mish", "elu",
+                           "selu", "celu", "leaky_relu", "prelu", "relu6", "hardtanh", "hardsigmoid",
+                           "hardswish", "abs", "max", "min", "clamp", "softmax", "log_softmax",
+                           "logsumexp", "layer_norm", "dot", "mse", "l1_loss", "huber",
+                           "cross_entropy", "nll", "bce_with_logits", "l1_penalty", "l2_penalty",
+                           "dropout"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const ad_op *op = ad_op_find(names[i]);
         if (!op)

@@ -1,0 +1,341 @@
+/* activation.c - smooth activations: sigmoid, logsigmoid, softplus, softsign, erf, gelu, gelu_tanh, silu, mish. */
+#include "kernel.h"
+
+/* MPFR references work with this many guard bits beyond the output's precision. */
+#define GUARD 64
+#define TWO_RSQRTPI 1.1283791670955126 /* 2 / sqrt(pi) */
+
+/* MPFR: t = ln(1 + e^t) in place. e^t overflows MPFR's exponent range near
+ * t = 7e8, so large t uses the identity t + ln(1 + e^-t) (exact mathematics,
+ * evaluated at high precision). */
+static void ref_softplus(mpfr_ptr t, mpfr_srcptr x)
+{
+    mpfr_t e;
+    mpfr_init2(e, mpfr_get_prec(t));
+    if (mpfr_sgn(x) > 0) {
+        mpfr_neg(e, x, MPFR_RNDN);
+        mpfr_exp(e, e, MPFR_RNDN);
+        mpfr_log1p(e, e, MPFR_RNDN);
+        mpfr_add(t, x, e, MPFR_RNDN);
+    } else {
+        mpfr_exp(e, x, MPFR_RNDN);
+        mpfr_log1p(t, e, MPFR_RNDN);
+    }
+    mpfr_clear(e);
+}
+
+/* ---- sigmoid: y = 1 / (1 + e^-x); dx = e / (1 + e)^2 with e = e^-|x|, from the
+ * input (y (1 - y) would be 0 once y rounds to 1, at x = 40 the derivative is 4.2e-18) ---- */
+static double sigmoid_f(double x, const double *attr) { (void)attr; return ad__sigmoid(x); }
+static double sigmoid_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return ad__sigmoid_d(x); }
+static int sigmoid_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
+{
+    (void)attr;
+    mpfr_t t;
+    mpfr_init2(t, mpfr_get_prec(y) + GUARD);
+    mpfr_neg(t, x, MPFR_RNDN);
+    mpfr_exp(t, t, MPFR_RNDN);
+    mpfr_add_ui(t, t, 1, MPFR_RNDN);
+    mpfr_ui_div(y, 1, t, r);
+    mpfr_clear(t);
+    return 0;
+}
+AD__UNARY_KERNELS(sigmoid)
+const ad_op ad_op_sigmoid = {
+    .name = "sigmoid", .math = "1 / (1 + e^-x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    AD__KERNEL_SLOTS(sigmoid),
+    /* the sweep stops where the function saturates to a constant: past it the
+     * derivative is below what a 256-bit MPFR difference resolves (the tail is a stability test) */
+    .domain = {{-745}, {80}}, .ulp_fwd = 2.5, .ulp_bwd = 6,
+};
+ad_var ad_sigmoid(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_sigmoid, &x, 1, NULL, 0); }
+
+/* ---- logsigmoid: y = -softplus(-x) = min(x, 0) - log1p(e^-|x|) (logsigmoid(-1000)
+ * = -1000, not -inf); dx = sigmoid(-x) ---- */
+static double logsigmoid_f(double x, const double *attr) { (void)attr; return -ad__softplus(-x); }
+static double logsigmoid_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return ad__sigmoid(-x); }
+static int logsigmoid_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
+{
+    (void)attr;
+    mpfr_t t;
+    mpfr_init2(t, mpfr_get_prec(y) + mpfr_get_prec(x) + GUARD);
+    mpfr_neg(t, x, MPFR_RNDN);
+    ref_softplus(t, t);
+    mpfr_neg(y, t, r);
+    mpfr_clear(t);
+    return 0;
+}
+AD__UNARY_KERNELS(logsigmoid)
+const ad_op ad_op_logsigmoid = {
+    .name = "logsigmoid", .math = "-ln(1 + e^-x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    AD__KERNEL_SLOTS(logsigmoid), .domain = {{-1e308}, {745}}, .ulp_fwd = 2, .ulp_bwd = 2,
+};
+ad_var ad_logsigmoid(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_logsigmoid, &x, 1, NULL, 0); }
+
+/* ---- softplus(x, beta): y = ln(1 + e^(beta x)) / beta, the exact function for every x
+ * (max(z, 0) + log1p(e^-|z|), no linear switch); dx = sigmoid(beta x). beta > 0. ---- */
+static double softplus_f(double x, const double *attr) { return ad__softplus(attr[0] * x) / attr[0]; }
+static double softplus_df(double x, double y, const double *attr, double kg) { (void)y, (void)kg; return ad__sigmoid(attr[0] * x); }
+static int softplus_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
+{
+    mpfr_t t;
+    mpfr_init2(t, mpfr_get_prec(y) + mpfr_get_prec(x) + GUARD); /* beta x exactly */
+    mpfr_mul_d(t, x, attr[0], MPFR_RNDN);
+    ref_softplus(t, t);
+    mpfr_div_d(y, t, attr[0], r);
+    mpfr_clear(t);
+    return 0;
+}
+static ad_status softplus_check(const double *attr, char *why, size_t len)
+{
+    if (!(attr[0] > 0.0)) {
+        snprintf(why, len, "beta must be > 0, got %g", attr[0]);
+        return AD_EINVAL;
+    }
+    return AD_OK;
+}
+AD__UNARY_KERNELS(softplus)
+static const char *const softplus_names[] = {"beta"};
+static const double softplus_default[] = {1.0};
+const ad_op ad_op_softplus = {
+    .name = "softplus", .math = "ln(1 + e^(beta x)) / beta", .arity = 1, .n_attr = 1,
+    .attr_name = softplus_names, .attr_default = softplus_default, .flags = AD_OP_ELEMENTWISE,
+    .check_attr = softplus_check, AD__KERNEL_SLOTS(softplus),
+    .domain = {{-745}, {1e308}}, .ulp_fwd = 2, .ulp_bwd = 2,
+};
+ad_var ad_softplus(ad_tape *t, ad_var x, double beta)
+{
+    return ad_apply(t, &ad_op_softplus, &x, 1, (double[]){beta}, 1);
+}
+
+/* ---- softsign: y = x / (1 + |x|); dx = 1 / (1 + |x|)^2 ---- */
+static double softsign_f(double x, const double *attr) { (void)attr; return x / (1.0 + fabs(x)); }
+static double softsign_df(double x, double y, const double *attr, double kg)
+{
+    (void)y, (void)attr, (void)kg;
+    double d = 1.0 + fabs(x);
+    return 1.0 / d / d; /* two divisions: d * d would overflow first */
+}
+static int softsign_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
+{
+    (void)attr;
+    mpfr_t t;
+    mpfr_init2(t, mpfr_get_prec(y) + mpfr_get_prec(x) + GUARD);
+    mpfr_abs(t, x, MPFR_RNDN);
+    mpfr_add_ui(t, t, 1, MPFR_RNDN);
+    mpfr_div(y, x, t, r);
+    mpfr_clear(t);
+    return 0;
+}
+AD__UNARY_KERNELS(softsign)
+const ad_op ad_op_softsign = {
+    .name = "softsign", .math = "x / (1 + |x|)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    AD__KERNEL_SLOTS(softsign), .domain = {{-1e300}, {1e300}}, .ulp_fwd = 1, .ulp_bwd = 2,
+};
+ad_var ad_softsign(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_softsign, &x, 1, NULL, 0); }
+
+/* ---- erf: y = erf x; dx = 2/sqrt(pi) e^(-x^2), with x^2 split exactly so the
+ * derivative keeps its accuracy in the tails ---- */
+static double erf_f(double x, const double *attr) { (void)attr; return erf(x); }
+static double erf_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return TWO_RSQRTPI * ad__exp_neg_sq(x); }
+static int erf_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_erf(y, x, r); return 0; }
+AD__UNARY_KERNELS(erf)
+const ad_op ad_op_erf = {
+    .name = "erf", .math = "erf(x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    AD__KERNEL_SLOTS(erf),
+    /* the sweep stops where the function saturates to a constant: past it the
+     * derivative is below what a 256-bit MPFR difference resolves (the tail is a stability test) */
+    .domain = {{-9}, {9}}, .ulp_fwd = 1.5, .ulp_bwd = 4,
+};
+ad_var ad_erf(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_erf, &x, 1, NULL, 0); }
+
+/* ---- gelu: y = x Phi(x) = (x/2) erfc(-x/sqrt 2); dx = Phi(x) + x phi(x).
+ * x/sqrt 2 is carried as hi + lo (1/sqrt 2 in two doubles, the product split
+ * by fma) and erfc corrected to first order in lo: in the left tail erfc's
+ * relative error is 2 z^2 times its argument's, so one rounding of z would
+ * cost hundreds of ulps at x = -10. gelu'(0) = 1/2; gelu(-inf) = 0 (the limit). ---- */
+#define RSQRT2_HI 0.7071067811865476
+#define RSQRT2_LO (-4.833646656726457e-17)
+#define RSQRT_2PI 0.3989422804014327 /* 1 / sqrt(2 pi) */
+
+/* Phi(x) = erfc(-x/sqrt 2) / 2 and phi(x) = e^(-x^2/2) / sqrt(2 pi). */
+static void gauss(double x, double *cdf, double *pdf)
+{
+    if (isinf(x)) {
+        *cdf = x > 0 ? 1.0 : 0.0;
+        *pdf = 0.0;
+        return;
+    }
+    double p = x * RSQRT2_HI, lo = fma(x, RSQRT2_HI, -p) + x * RSQRT2_LO;
+    double g = ad__exp_neg_sq(p); /* e^(-p^2); e^(-(p+lo)^2) = g (1 - 2 p lo) */
+    *cdf = 0.5 * (erfc(-p) + TWO_RSQRTPI * g * lo);
+    *pdf = g == 0.0 ? 0.0 : RSQRT_2PI * g * (1.0 - 2.0 * p * lo);
+}
+static double gelu_f(double x, const double *attr)
+{
+    (void)attr;
+    double c, d;
+    gauss(x, &c, &d);
+    return x == -INFINITY ? 0.0 : x * c;
+}
+static double gelu_df(double x, double y, const double *attr, double kg)
+{
+    (void)y, (void)attr, (void)kg;
+    double c, d;
+    gauss(x, &c, &d);
+    return isinf(x) ? c : c + x * d;
+}
+static int gelu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
+{
+    (void)attr;
+    if (mpfr_inf_p(x) && mpfr_sgn(x) < 0) { /* the limit; -inf * erfc(+inf) is NaN */
+        mpfr_set_zero(y, 1);
+        return 0;
+    }
+    mpfr_t t;
+    mpfr_init2(t, mpfr_get_prec(y) + GUARD);
+    mpfr_sqrt_ui(t, 2, MPFR_RNDN);
+    mpfr_div(t, x, t, MPFR_RNDN);
+    mpfr_neg(t, t, MPFR_RNDN);
+    mpfr_erfc(t, t, MPFR_RNDN);
+    mpfr_mul(t, t, x, MPFR_RNDN);
+    mpfr_div_ui(y, t, 2, r);
+    mpfr_clear(t);
+    return 0;
+}
+AD__UNARY_KERNELS(gelu)
+const ad_op ad_op_gelu = {
+    .name = "gelu", .math = "x Phi(x) = (x/2) erfc(-x/sqrt 2)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    AD__KERNEL_SLOTS(gelu), .domain = {{-37}, {1e300}}, .ulp_fwd = 4, .ulp_bwd = 8,
+};
+ad_var ad_gelu(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_gelu, &x, 1, NULL, 0); }
+
+/* ---- gelu_tanh: y = (x/2)(1 + tanh u), u = sqrt(2/pi)(x + 0.044715 x^3), computed
+ * as x sigmoid(2u) (1 + tanh u cancels for x < 0); dx = sigmoid(2u) + x sigmoid'(2u)
+ * 2 sqrt(2/pi)(1 + 3 0.044715 x^2). In the left tail the function's own
+ * sensitivity to u is 2|u|, so u's few roundings (and those of the two constants)
+ * grow toward 2|u| ulps: the sweep covers x >= -8 (|u| < 25), measured 6 ulps. ---- */
+#define SQRT_2_PI 0.7978845608028654 /* sqrt(2/pi) */
+#define GELU_A 0.044715
+static double gelu_tanh_f(double x, const double *attr)
+{
+    (void)attr;
+    double u2 = 2.0 * SQRT_2_PI * fma(GELU_A * x, x * x, x);
+    return x * ad__sigmoid(u2);
+}
+static double gelu_tanh_df(double x, double y, const double *attr, double kg)
+{
+    (void)y, (void)attr, (void)kg;
+    double u2 = 2.0 * SQRT_2_PI * fma(GELU_A * x, x * x, x);
+    double du2 = 2.0 * SQRT_2_PI * fma(3.0 * GELU_A * x, x, 1.0);
+    return ad__sigmoid(u2) + x * ad__sigmoid_d(u2) * du2;
+}
+static int gelu_tanh_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
+{
+    (void)attr;
+    mpfr_t t, u;
+    mpfr_prec_t p = mpfr_get_prec(y) + GUARD;
+    mpfr_inits2(p, t, u, (mpfr_ptr)0);
+    mpfr_set_str(t, "0.044715", 10, MPFR_RNDN);
+    mpfr_mul(t, t, x, MPFR_RNDN);
+    mpfr_mul(t, t, x, MPFR_RNDN);
+    mpfr_mul(t, t, x, MPFR_RNDN);
+    mpfr_add(t, t, x, MPFR_RNDN);           /* x + 0.044715 x^3 */
+    mpfr_const_pi(u, MPFR_RNDN);
+    mpfr_ui_div(u, 2, u, MPFR_RNDN);
+    mpfr_sqrt(u, u, MPFR_RNDN);
+    mpfr_mul(u, u, t, MPFR_RNDN);           /* u */
+    mpfr_tanh(u, u, MPFR_RNDN);
+    mpfr_add_ui(u, u, 1, MPFR_RNDN);
+    mpfr_mul(u, u, x, MPFR_RNDN);
+    mpfr_div_ui(y, u, 2, r);
+    mpfr_clears(t, u, (mpfr_ptr)0);
+    return 0;
+}
+AD__UNARY_KERNELS(gelu_tanh)
+const ad_op ad_op_gelu_tanh = {
+    .name = "gelu_tanh", .math = "(x/2)(1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))", .arity = 1,
+    .flags = AD_OP_ELEMENTWISE, AD__KERNEL_SLOTS(gelu_tanh), .domain = {{-8}, {1e100}},
+    .ulp_fwd = 8, .ulp_bwd = 8,
+};
+ad_var ad_gelu_tanh(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_gelu_tanh, &x, 1, NULL, 0); }
+
+/* ---- silu: y = x sigmoid(x); dx = sigmoid(x) (1 + x sigmoid(-x)), both sigmoids
+ * split-stable (1 - sigmoid(x) would cancel for large x) ---- */
+static double silu_f(double x, const double *attr) { (void)attr; return x * ad__sigmoid(x); }
+static double silu_df(double x, double y, const double *attr, double kg)
+{
+    (void)y, (void)attr, (void)kg;
+    return ad__sigmoid(x) * (1.0 + x * ad__sigmoid(-x));
+}
+static int silu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
+{
+    (void)attr;
+    mpfr_t t;
+    mpfr_init2(t, mpfr_get_prec(y) + GUARD);
+    mpfr_neg(t, x, MPFR_RNDN);
+    mpfr_exp(t, t, MPFR_RNDN);
+    mpfr_add_ui(t, t, 1, MPFR_RNDN);
+    mpfr_div(y, x, t, r);
+    mpfr_clear(t);
+    return 0;
+}
+AD__UNARY_KERNELS(silu)
+const ad_op ad_op_silu = {
+    .name = "silu", .math = "x / (1 + e^-x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    AD__KERNEL_SLOTS(silu),
+    /* below -708 e^x is subnormal and x e^x keeps only its absolute accuracy */
+    .domain = {{-708}, {1e300}}, .ulp_fwd = 3, .ulp_bwd = 8,
+};
+ad_var ad_silu(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_silu, &x, 1, NULL, 0); }
+
+/* ---- mish: y = x tanh(softplus x). With n = e^x (e^x + 2), tanh(softplus x) =
+ * n / (n + 2) and sech^2(softplus x) = 4 (n + 1) / (n + 2)^2; for x > 0 both are
+ * rewritten in q = e^-x so nothing overflows or cancels. dx = tanh(sp) + x
+ * sech^2(sp) sigmoid(x); mish'(0) = 3/5. ---- */
+static void mish_parts(double x, double *th, double *sech2)
+{
+    if (x > 0.0) {
+        double q = exp(-x), d = fma(2.0 * q, q, 1.0 + 2.0 * q), s = (1.0 + q) * q / d;
+        *th = (1.0 + 2.0 * q) / d;
+        *sech2 = 4.0 * s * s;
+    } else {
+        double e = exp(x), n = e * (e + 2.0), d = n + 2.0;
+        *th = n / d;
+        *sech2 = 4.0 * (n + 1.0) / d / d;
+    }
+}
+static double mish_f(double x, const double *attr)
+{
+    (void)attr;
+    double th, s2;
+    mish_parts(x, &th, &s2);
+    return x * th;
+}
+static double mish_df(double x, double y, const double *attr, double kg)
+{
+    (void)y, (void)attr, (void)kg;
+    double th, s2;
+    mish_parts(x, &th, &s2);
+    return th + x * s2 * ad__sigmoid(x);
+}
+static int mish_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
+{
+    (void)attr;
+    mpfr_t t;
+    mpfr_init2(t, mpfr_get_prec(y) + GUARD);
+    mpfr_exp(t, x, MPFR_RNDN);
+    mpfr_log1p(t, t, MPFR_RNDN);
+    mpfr_tanh(t, t, MPFR_RNDN);
+    mpfr_mul(y, t, x, r);
+    mpfr_clear(t);
+    return 0;
+}
+AD__UNARY_KERNELS(mish)
+const ad_op ad_op_mish = {
+    .name = "mish", .math = "x tanh(ln(1 + e^x))", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    AD__KERNEL_SLOTS(mish),
+    /* below -708 e^x is subnormal and x e^x keeps only its absolute accuracy */
+    .domain = {{-708}, {1e300}}, .ulp_fwd = 4, .ulp_bwd = 8,
+};
+ad_var ad_mish(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_mish, &x, 1, NULL, 0); }

@@ -1,0 +1,385 @@
+/* softmax.c - ops along the last axis: softmax, log_softmax, logsumexp, layer_norm. */
+#include <stdlib.h>
+#include "kernel.h"
+
+/* Rows of all -inf: logsumexp is -inf (the log of an empty sum) with gradient 0;
+ * softmax and log_softmax are undefined there and give NaN in that row only,
+ * values and gradient (as PyTorch). A +inf logit gives NaN in its row (inf - inf).
+ * Other rows are never touched. */
+
+double ad__lse_parts(const double *x, size_t n, double *m, size_t *k)
+{
+    *m = -INFINITY;
+    *k = 0;
+    for (size_t j = 0; j < n; j++)
+        if (x[j] > *m || isnan(x[j])) {
+            *m = x[j];
+            *k = j;
+            if (isnan(x[j]))
+                return NAN;
+        }
+    if (*m == -INFINITY)
+        return 0.0;
+    double rest = 0.0;
+    for (size_t j = 0; j < n; j++)
+        if (j != *k)
+            rest += ad__exp_diff(x[j], *m);
+    return rest;
+}
+
+/* MPFR: a row's largest entry m (exact) and ls = ln sum_j e^(x_j - m) at ls's
+ * precision; m is shifted out first (MPFR's exponent range would overflow
+ * e^(1e308)) and kept apart, since m + ls would round ls away when m is huge.
+ * @return 0, or 1 for a row of all -inf (m = -inf, ls untouched). */
+static int ref_lse(mpfr_ptr m, mpfr_ptr ls, mpfr_srcptr x, size_t n)
+{
+    mpfr_t t;
+    mpfr_set_prec(m, n ? mpfr_get_prec(x) : 2);
+    mpfr_set_inf(m, -1);
+    for (size_t j = 0; j < n; j++)
+        if (mpfr_cmp(x + j, m) > 0 || mpfr_nan_p(x + j))
+            mpfr_set(m, x + j, MPFR_RNDN);
+    if (mpfr_inf_p(m) && mpfr_sgn(m) < 0)
+        return 1;
+    mpfr_init2(t, mpfr_get_prec(ls));
+    mpfr_set_zero(ls, 1);
+    for (size_t j = 0; j < n; j++) {
+        mpfr_sub(t, x + j, m, MPFR_RNDN);
+        mpfr_exp(t, t, MPFR_RNDN);
+        mpfr_add(ls, ls, t, MPFR_RNDN);
+    }
+    mpfr_log(ls, ls, MPFR_RNDN);
+    mpfr_clear(t);
+    return 0;
+}
+
+/* The row's (first) largest output: the dominant class of a softmax. */
+static size_t argmax(const double *y, size_t n)
+{
+    size_t k = 0;
+    for (size_t j = 1; j < n; j++)
+        if (y[j] > y[k])
+            k = j;
+    return k;
+}
+
+/* ---- softmax: y_j = e^(x_j - m) / (1 + rest); the Jacobian diag(y) - y y^T is
+ * symmetric, so the VJP and the tangent are one map: out_i = y_i (g_i - <g, y>).
+ * For the dominant i = k that difference is formed as sum_{j != k} y_j (g_k - g_j)
+ * (since sum y = 1), which keeps its accuracy when y_k rounds near 1. ---- */
+static void softmax_frow(const double *x, size_t n, double *y, const double *attr)
+{
+    (void)attr;
+    double m, rest;
+    size_t k;
+    rest = ad__lse_parts(x, n, &m, &k);
+    for (size_t j = 0; j < n; j++)
+        y[j] = m == -INFINITY ? NAN : (j == k ? 1.0 : ad__exp_diff(x[j], m)) / (1.0 + rest);
+}
+static void softmax_map(const double *y, const double *g, size_t n, double *out, int acc)
+{
+    if (n == 0)
+        return;
+    size_t k = argmax(y, n);
+    double dot = 0.0, dk = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        dot += g[j] * y[j];
+        if (j != k)
+            dk += y[j] * (g[k] - g[j]);
+    }
+    for (size_t j = 0; j < n; j++) {
+        double v = y[j] * (j == k ? dk : g[j] - dot);
+        out[j] = acc ? out[j] + v : v;
+    }
+}
+static void softmax_brow(const double *x, const double *y, const double *gy, size_t n, double *gx, const double *attr)
+{
+    (void)x, (void)attr;
+    softmax_map(y, gy, n, gx, 1);
+}
+static void softmax_jrow(const double *x, const double *y, const double *dx, size_t n, double *dy, const double *attr)
+{
+    (void)x, (void)attr;
+    softmax_map(y, dx, n, dy, 0);
+}
+static int softmax_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r)
+{
+    (void)attr;
+    mpfr_t m, ls, t;
+    mpfr_inits2(mpfr_get_prec(y) + 64, m, ls, t, (mpfr_ptr)0);
+    int empty = ref_lse(m, ls, x, n);
+    for (size_t j = 0; j < n; j++) {
+        if (empty) {
+            mpfr_set_nan(y + j);
+            continue;
+        }
+        mpfr_sub(t, x + j, m, MPFR_RNDN);
+        mpfr_sub(t, t, ls, MPFR_RNDN);
+        mpfr_exp(y + j, t, r);
+    }
+    mpfr_clears(m, ls, t, (mpfr_ptr)0);
+    return 0;
+}
+AD__ROW_KERNELS(softmax, 1)
+/* two rows of three: small, so the sweep stays fast (its cost grows as n^2) */
+static const ad_shape row_sample[] = {{2, {2, 3}}};
+const ad_op ad_op_softmax = {
+    .name = "softmax", .math = "e^x_j / sum_k e^x_k (last axis)", .arity = 1,
+    AD__KERNEL_SLOTS(softmax), .domain = {{-20}, {20}}, .sample_shapes = row_sample,
+    .ulp_fwd = 4, .ulp_bwd = 8,
+};
+ad_var ad_softmax(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_softmax, &x, 1, NULL, 0); }
+
+/* ---- log_softmax: y_j = (x_j - m) - log1p(rest); dx = g - softmax sum(g),
+ * softmax = e^y ---- */
+static void log_softmax_frow(const double *x, size_t n, double *y, const double *attr)
+{
+    (void)attr;
+    double m, rest;
+    size_t k;
+    rest = ad__lse_parts(x, n, &m, &k);
+    double l = log1p(rest);
+    for (size_t j = 0; j < n; j++) {
+        if (m == -INFINITY) {
+            y[j] = NAN;
+            continue;
+        }
+        /* x_j - m rounded, its error e put back after the subtraction of l */
+        double d = x[j] - m, bb = d - x[j], e = (x[j] - (d - bb)) + (-m - bb);
+        y[j] = (d - l) + (isfinite(e) ? e : 0.0);
+    }
+}
+/* J = I - 1 p^T with p = e^y. out_j = g_j - p_j sum(g) (VJP); for the dominant k
+ * it is formed as g_k (1 - p_k) - p_k sum_{i != k} g_i with 1 - p_k = -expm1(y_k). */
+static void log_softmax_brow(const double *x, const double *y, const double *gy, size_t n, double *gx, const double *attr)
+{
+    (void)x, (void)attr;
+    if (n == 0)
+        return;
+    size_t k = argmax(y, n);
+    double s = 0.0;
+    for (size_t j = 0; j < n; j++)
+        s += j == k ? 0.0 : gy[j];
+    for (size_t j = 0; j < n; j++)
+        gx[j] += j == k ? -expm1(y[k]) * gy[k] - exp(y[k]) * s : gy[j] - exp(y[j]) * (s + gy[k]);
+}
+/* out_i = dx_i - <p, dx>; for the dominant k, sum_{j != k} p_j (dx_k - dx_j). */
+static void log_softmax_jrow(const double *x, const double *y, const double *dx, size_t n, double *dy, const double *attr)
+{
+    (void)x, (void)attr;
+    if (n == 0)
+        return;
+    size_t k = argmax(y, n);
+    double s = 0.0, dk = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double p = exp(y[j]);
+        s += p * dx[j];
+        if (j != k)
+            dk += p * (dx[k] - dx[j]);
+    }
+    for (size_t j = 0; j < n; j++)
+        dy[j] = j == k ? dk : dx[j] - s;
+}
+static int log_softmax_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r)
+{
+    (void)attr;
+    mpfr_t m, ls, t;
+    mpfr_inits2(mpfr_get_prec(y) + 64, m, ls, t, (mpfr_ptr)0);
+    int empty = ref_lse(m, ls, x, n);
+    for (size_t j = 0; j < n; j++) {
+        if (empty) {
+            mpfr_set_nan(y + j);
+            continue;
+        }
+        mpfr_sub(t, x + j, m, MPFR_RNDN); /* exact at this precision for nearby m */
+        mpfr_sub(y + j, t, ls, r);
+    }
+    mpfr_clears(m, ls, t, (mpfr_ptr)0);
+    return 0;
+}
+AD__ROW_KERNELS(log_softmax, 1)
+const ad_op ad_op_log_softmax = {
+    .name = "log_softmax", .math = "x_j - ln sum_k e^x_k (last axis)", .arity = 1,
+    AD__KERNEL_SLOTS(log_softmax), .domain = {{-20}, {20}}, .sample_shapes = row_sample,
+    .ulp_fwd = 4, .ulp_bwd = 16, /* the tangent's <p, dx> carries n roundings: 12 measured */
+};
+ad_var ad_log_softmax(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_log_softmax, &x, 1, NULL, 0); }
+
+/* ---- logsumexp: y = m + log1p(rest), the last axis removed; dx_j = g e^(x_j - y)
+ * (0 for a row of all -inf) ---- */
+static void logsumexp_frow(const double *x, size_t n, double *y, const double *attr)
+{
+    (void)attr;
+    double m;
+    size_t k;
+    double rest = ad__lse_parts(x, n, &m, &k);
+    y[0] = m == -INFINITY ? m : m + log1p(rest);
+}
+/* softmax of the row from its parts (m exact, rest accurate): y itself carries
+ * a rounding that e^(x_j - y) would magnify by |y|. */
+static void lse_softmax(const double *x, size_t n, size_t j, double m, size_t k, double rest, double *p)
+{
+    *p = (j == k ? 1.0 : ad__exp_diff(x[j], m)) / (1.0 + rest);
+}
+static void logsumexp_brow(const double *x, const double *y, const double *gy, size_t n, double *gx, const double *attr)
+{
+    (void)attr;
+    double m, p;
+    size_t k;
+    double rest = ad__lse_parts(x, n, &m, &k);
+    if (y[0] == -INFINITY)
+        return;
+    for (size_t j = 0; j < n; j++) {
+        lse_softmax(x, n, j, m, k, rest, &p);
+        gx[j] += gy[0] * p;
+    }
+}
+static void logsumexp_jrow(const double *x, const double *y, const double *dx, size_t n, double *dy, const double *attr)
+{
+    (void)attr;
+    double m, p, s = 0.0;
+    size_t k;
+    double rest = ad__lse_parts(x, n, &m, &k);
+    for (size_t j = 0; y[0] != -INFINITY && j < n; j++) {
+        lse_softmax(x, n, j, m, k, rest, &p);
+        s += p * dx[j];
+    }
+    dy[0] = s;
+}
+static int logsumexp_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r)
+{
+    (void)attr;
+    mpfr_t m, ls;
+    mpfr_inits2(mpfr_get_prec(y) + 64, m, ls, (mpfr_ptr)0);
+    if (ref_lse(m, ls, x, n))
+        mpfr_set_inf(y, -1);
+    else
+        mpfr_add(y, m, ls, r);
+    mpfr_clears(m, ls, (mpfr_ptr)0);
+    return 0;
+}
+static ad_status drop_last_axis(const ad_op_args *a, ad_shape *out, char *why, size_t len)
+{
+    (void)why, (void)len;
+    *out = a->xs[0];
+    if (out->rank) {
+        out->rank--;
+        out->dim[out->rank] = 0;
+    }
+    return AD_OK;
+}
+AD__ROW_KERNELS(logsumexp, 0)
+const ad_op ad_op_logsumexp = {
+    .name = "logsumexp", .math = "ln sum_k e^x_k (last axis removed)", .arity = 1,
+    /* m + log1p(rest) cancels where the result crosses 0 (negative logits):
+     * there only its absolute error (~1e-16) is bounded, so the box is positive */
+    .shape = drop_last_axis, AD__KERNEL_SLOTS(logsumexp), .domain = {{0}, {20}},
+    .sample_shapes = row_sample, .ulp_fwd = 4, .ulp_bwd = 8,
+};
+ad_var ad_logsumexp(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_logsumexp, &x, 1, NULL, 0); }
+
+/* ---- layer_norm(x, eps): y = (x - mu) / sqrt(var + eps) along the last axis,
+ * var the biased variance (PyTorch); no scale or shift (ordinary mul/add do
+ * that). mu is refined by a second pass so x - mu keeps its digits. The Jacobian
+ * is symmetric: dx = (g - mean(g) - y mean(g y)) / sigma, and the tangent is
+ * the same map. eps >= 0; eps = 0 on a constant row divides by zero.
+ * Bound: the map projects g off 1 and off y, the O(n) way every framework does;
+ * where a column of the Jacobian nearly vanishes (one entry far from the
+ * others, which nearly agree) the projection's absolute error ~ ulp |g| / sigma
+ * is large against that column (thousands of ulps on rows of three), so the
+ * backward bound is loose: 20 ulps measured in 100,000 samples of rows of
+ * eight on [0.5, 2], bound 64; the forward is within 4. ---- */
+/* mu as hi + lo (the sum compensated by TwoSum, the division's remainder by
+ * fma), so x - mu keeps its digits where x_j is close to the mean; returns sigma. */
+static double ln_sigma(const double *x, size_t n, double eps, double *mu, double *mu_lo)
+{
+    double s = 0.0, c = 0.0, v = 0.0, dn = (double)n;
+    for (size_t j = 0; j < n; j++) {
+        double t = s + x[j], bb = t - s;
+        c += (s - (t - bb)) + (x[j] - bb);
+        s = t;
+    }
+    *mu = s / dn;
+    *mu_lo = (fma(-*mu, dn, s) + c) / dn;
+    for (size_t j = 0; j < n; j++) {
+        double d = (x[j] - *mu) - *mu_lo;
+        v += d * d;
+    }
+    return sqrt(v / dn + eps);
+}
+static void layer_norm_frow(const double *x, size_t n, double *y, const double *attr)
+{
+    double mu, lo, sigma = ln_sigma(x, n, attr[0], &mu, &lo);
+    for (size_t j = 0; j < n; j++)
+        y[j] = ((x[j] - mu) - lo) / sigma;
+}
+static void ln_map(const double *x, const double *y, const double *g, size_t n, double *out, const double *attr, int acc)
+{
+    double mu, lo, sigma = ln_sigma(x, n, attr[0], &mu, &lo), mg = 0.0, mgy = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        mg += g[j];
+        mgy += g[j] * y[j];
+    }
+    mg /= (double)n;
+    mgy /= (double)n;
+    for (size_t j = 0; j < n; j++) {
+        double v = (g[j] - mg - y[j] * mgy) / sigma;
+        out[j] = acc ? out[j] + v : v;
+    }
+}
+static void layer_norm_brow(const double *x, const double *y, const double *gy, size_t n, double *gx, const double *attr)
+{
+    ln_map(x, y, gy, n, gx, attr, 1);
+}
+static void layer_norm_jrow(const double *x, const double *y, const double *dx, size_t n, double *dy, const double *attr)
+{
+    ln_map(x, y, dx, n, dy, attr, 0);
+}
+static int layer_norm_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r)
+{
+    mpfr_t mu, v, t;
+    mpfr_inits2(mpfr_get_prec(y) + 64, mu, v, t, (mpfr_ptr)0);
+    mpfr_set_zero(mu, 1);
+    for (size_t j = 0; j < n; j++)
+        mpfr_add(mu, mu, x + j, MPFR_RNDN);
+    mpfr_div_ui(mu, mu, (unsigned long)n, MPFR_RNDN);
+    mpfr_set_zero(v, 1);
+    for (size_t j = 0; j < n; j++) {
+        mpfr_sub(t, x + j, mu, MPFR_RNDN);
+        mpfr_sqr(t, t, MPFR_RNDN);
+        mpfr_add(v, v, t, MPFR_RNDN);
+    }
+    mpfr_div_ui(v, v, (unsigned long)n, MPFR_RNDN);
+    mpfr_add_d(v, v, attr[0], MPFR_RNDN);
+    mpfr_sqrt(v, v, MPFR_RNDN);
+    for (size_t j = 0; j < n; j++) {
+        mpfr_sub(t, x + j, mu, MPFR_RNDN);
+        mpfr_div(y + j, t, v, r);
+    }
+    mpfr_clears(mu, v, t, (mpfr_ptr)0);
+    return 0;
+}
+/* Rows of eight: a nearly vanishing column (see the bound) needs the other
+ * entries to nearly agree, which is rarer in longer rows. */
+static const ad_shape layer_norm_sample[] = {{2, {2, 8}}};
+static ad_status layer_norm_check(const double *attr, char *why, size_t len)
+{
+    if (!(attr[0] >= 0.0)) {
+        snprintf(why, len, "eps must be >= 0, got %g", attr[0]);
+        return AD_EINVAL;
+    }
+    return AD_OK;
+}
+AD__ROW_KERNELS(layer_norm, 1)
+static const char *const layer_norm_names[] = {"eps"};
+static const double layer_norm_default[] = {1e-5};
+const ad_op ad_op_layer_norm = {
+    .name = "layer_norm", .math = "(x - mean) / sqrt(var + eps) (last axis)", .arity = 1,
+    .n_attr = 1, .attr_name = layer_norm_names, .attr_default = layer_norm_default,
+    .check_attr = layer_norm_check, AD__KERNEL_SLOTS(layer_norm), .domain = {{0.5}, {2}},
+    .sample_shapes = layer_norm_sample, .ulp_fwd = 8, .ulp_bwd = 64,
+};
+ad_var ad_layer_norm(ad_tape *t, ad_var x, double eps)
+{
+    return ad_apply(t, &ad_op_layer_norm, &x, 1, (double[]){eps}, 1);
+}

@@ -1,0 +1,174 @@
+/* test_ops_activation.c - smooth ops at extreme inputs: saturation, underflow, overflow, documented derivatives. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include <ad/ad.h>
+#include "support/grad_assert.h"
+#include "support/op_eval.h"
+#include "support/mp_ref.h"
+
+#define assert_ulps(got, want, n)                                                           \
+    do {                                                                                    \
+        double g__ = (got), w__ = (want);                                                   \
+        if (!(ulps_off(g__, w__) <= (n)))                                                   \
+            fail_msg("%s = %.17g, expected %.17g (%.3g ulps > %g)", #got, g__, w__,         \
+                     ulps_off(g__, w__), (double)(n));                                      \
+    } while (0)
+
+/* At x = 40 sigmoid rounds to 1, so y (1 - y) would be 0; the true derivative
+ * is about 4.2e-18. At -800 the derivative (e^-800) is below the subnormals:
+ * 0, never NaN; at -700 it is representable and must be positive. */
+static void test_sigmoid_gradient_comes_from_the_input_not_the_saturated_output(void **state)
+{
+    (void)state;
+    double g, y = eval1(&ad_op_sigmoid, 40.0, NULL, 0, 0, &g);
+    assert_true(y == 1.0);
+    assert_ulps(g, mp_sigmoid_d(40.0), 4);
+    assert_true(g > 4.2e-18 && g < 4.3e-18);
+    y = eval1(&ad_op_sigmoid, -800.0, NULL, 0, 0, &g);
+    assert_true(y == 0.0 && g == 0.0);
+    y = eval1(&ad_op_sigmoid, -700.0, NULL, 0, 0, &g);
+    assert_true(g > 0.0);
+    assert_ulps(g, mp_sigmoid_d(-700.0), 4);
+    assert_ulps(y, mp_exp_times(1.0, -700.0), 2); /* sigmoid(-700) = e^-700 to double precision */
+    y = eval1(&ad_op_sigmoid, 0.0, NULL, 0, 0, &g);
+    assert_true(y == 0.5 && g == 0.25);
+}
+
+/* softplus is the exact function everywhere: softplus(1000) = 1000 with
+ * derivative 1, no overflow at 1e308, softplus'(0) = 1/2. */
+static void test_softplus_is_exact_from_minus_745_to_1e308(void **state)
+{
+    (void)state;
+    double g, y = eval1(&ad_op_softplus, 1000.0, NULL, 0, 0, &g);
+    assert_true(y == 1000.0 && g == 1.0);
+    y = eval1(&ad_op_softplus, 1e308, NULL, 0, 0, &g);
+    assert_true(y == 1e308 && g == 1.0);
+    y = eval1(&ad_op_softplus, 0.0, NULL, 0, 0, &g);
+    assert_ulps(y, LN2, 1);
+    assert_true(g == 0.5);
+    y = eval1(&ad_op_softplus, -745.0, NULL, 0, 0, &g);
+    assert_true(y > 0.0 && y == mp_softplus(-745.0, 1.0));
+    y = eval1(&ad_op_softplus, 30.0, NULL, 0, 0, &g); /* where a linear switch would start */
+    assert_ulps(y, mp_softplus(30.0, 1.0), 2);
+    y = eval1(&ad_op_softplus, 1.0, (double[]){2.0}, 1, 0, &g);
+    assert_ulps(y, mp_softplus(1.0, 2.0), 2);
+    assert_ulps(g, 1.0 / (1.0 + exp(-2.0)), 2);
+}
+
+static void test_logsigmoid_of_minus_1000_is_minus_1000_not_minus_inf(void **state)
+{
+    (void)state;
+    double g, y = eval1(&ad_op_logsigmoid, -1000.0, NULL, 0, 0, &g);
+    assert_true(y == -1000.0 && g == 1.0);
+    y = eval1(&ad_op_logsigmoid, 1000.0, NULL, 0, 0, &g);
+    assert_true(y == -0.0 && g == 0.0); /* -ln(1 + e^-1000): below the subnormals */
+    y = eval1(&ad_op_logsigmoid, 40.0, NULL, 0, 0, &g);
+    assert_ulps(y, -mp_exp_times(1.0, -40.0), 2); /* -log1p(e^-40) = -e^-40 to double precision */
+}
+
+/* elu, selu, celu: the left branch's derivative alpha e^x stays accurate far
+ * down (not 1 + expm1(x), which cancels to 0). */
+static void test_elu_family_gradients_survive_very_negative_inputs(void **state)
+{
+    (void)state;
+    double g;
+    eval1(&ad_op_elu, -700.0, NULL, 0, 0, &g);
+    assert_true(g > 0.0);
+    assert_ulps(g, mp_exp_times(1.0, -700.0), 2);
+    eval1(&ad_op_selu, -700.0, NULL, 0, 0, &g);
+    assert_ulps(g, mp_exp_times(1.7580993408473768599402175208123, -700.0), 3);
+    eval1(&ad_op_celu, -700.0, (double[]){2.0}, 1, 0, &g);
+    assert_ulps(g, mp_exp_times(1.0, -350.0), 2);
+    double y = eval1(&ad_op_elu, -1e-300, NULL, 0, 0, &g); /* expm1, not exp - 1 */
+    assert_true(y == -1e-300 && g == 1.0);
+}
+
+/* gelu'(0) = 1/2, mish'(0) = 3/5, silu'(0) = 1/2, erf'(0) = 2/sqrt(pi); gelu in its
+ * left tail against MPFR (1 + erf would cancel to 0 there). */
+static void test_documented_derivatives_at_zero_and_gelu_tail(void **state)
+{
+    (void)state;
+    double g;
+    eval1(&ad_op_gelu, 0.0, NULL, 0, 0, &g);
+    assert_true(g == 0.5);
+    eval1(&ad_op_gelu_tanh, 0.0, NULL, 0, 0, &g);
+    assert_true(g == 0.5);
+    eval1(&ad_op_mish, 0.0, NULL, 0, 0, &g);
+    assert_ulps(g, 0.6, 1);
+    eval1(&ad_op_silu, 0.0, NULL, 0, 0, &g);
+    assert_true(g == 0.5);
+    eval1(&ad_op_erf, 0.0, NULL, 0, 0, &g);
+    assert_ulps(g, 1.1283791670955125739, 1);
+    double y = eval1(&ad_op_gelu, -10.0, NULL, 0, 0, &g);
+    assert_true(y < 0.0);
+    assert_ulps(y, mp_gelu(-10.0), 4);
+    y = eval1(&ad_op_gelu, -30.0, NULL, 0, 0, &g);
+    assert_ulps(y, mp_gelu(-30.0), 4);
+    y = eval1(&ad_op_gelu, INFINITY, NULL, 0, 0, &g);
+    assert_true(y == INFINITY && g == 1.0);
+    y = eval1(&ad_op_mish, 800.0, NULL, 0, 0, &g); /* n = e^x (e^x + 2) would overflow */
+    assert_true(y == 800.0 && g == 1.0);
+}
+
+/* pow(0, p): dx is 0 (p > 1), 1 (p = 1), +inf (0 < p < 1); dp is 0 for p > 0. */
+static void test_pow_at_zero_gives_the_documented_gradients(void **state)
+{
+    (void)state;
+    double gx, gp;
+    assert_true(eval2(&ad_op_pow, 0.0, 2.0, NULL, 0, &gx, &gp) == 0.0);
+    assert_true(gx == 0.0 && gp == 0.0);
+    assert_true(eval2(&ad_op_pow, 0.0, 1.0, NULL, 0, &gx, &gp) == 0.0);
+    assert_true(gx == 1.0 && gp == 0.0);
+    assert_true(eval2(&ad_op_pow, 0.0, 0.5, NULL, 0, &gx, &gp) == 0.0);
+    assert_true(isinf(gx) && gx > 0 && gp == 0.0);
+    assert_true(eval2(&ad_op_pow, 3.0, 0.0, NULL, 0, &gx, &gp) == 1.0);
+    assert_true(gx == 0.0);
+    assert_ulps(gp, log(3.0), 1);
+    assert_true(eval2(&ad_op_pow, 2.0, 10.0, NULL, 0, &gx, &gp) == 1024.0);
+    assert_true(gx == 5120.0);
+    assert_ulps(gp, 1024.0 * LN2, 2);
+}
+
+/* expm1' = e^x, not y + 1 (which is 0 for x = -40 while e^-40 is 4.2e-18). */
+static void test_expm1_and_log1p_gradients_do_not_cancel(void **state)
+{
+    (void)state;
+    double g;
+    eval1(&ad_op_expm1, -40.0, NULL, 0, 0, &g);
+    assert_ulps(g, mp_exp_times(1.0, -40.0), 1);
+    eval1(&ad_op_log1p, 1e-300, NULL, 0, 0, &g);
+    assert_true(g == 1.0);
+    eval1(&ad_op_log1p, -0.75, NULL, 0, 0, &g);
+    assert_true(g == 4.0);
+}
+
+static void test_bad_activation_attributes_are_explained(void **state)
+{
+    (void)state;
+    char msg[256];
+    assert_int_equal(attr_error(&ad_op_softplus, (double[]){0}, 1, msg, sizeof msg), AD_EINVAL);
+    assert_string_equal(msg, "ad_softplus: node 1: beta must be > 0, got 0");
+    assert_int_equal(attr_error(&ad_op_softplus, (double[]){-2}, 1, msg, sizeof msg), AD_EINVAL);
+    assert_string_equal(msg, "ad_softplus: node 1: beta must be > 0, got -2");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sigmoid_gradient_comes_from_the_input_not_the_saturated_output),
+        cmocka_unit_test(test_softplus_is_exact_from_minus_745_to_1e308),
+        cmocka_unit_test(test_logsigmoid_of_minus_1000_is_minus_1000_not_minus_inf),
+        cmocka_unit_test(test_elu_family_gradients_survive_very_negative_inputs),
+        cmocka_unit_test(test_documented_derivatives_at_zero_and_gelu_tail),
+        cmocka_unit_test(test_pow_at_zero_gives_the_documented_gradients),
+        cmocka_unit_test(test_expm1_and_log1p_gradients_do_not_cancel),
+        cmocka_unit_test(test_bad_activation_attributes_are_explained),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
