@@ -198,6 +198,24 @@ static void kink_element(ad__sweep *sw, unsigned k, size_t e, double kg, mpfr_pt
     mpfr_clears(L, R, f0, (mpfr_ptr)0);
 }
 
+static void set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent);
+
+/* f(x + h) - f(x - h) lost to cancellation: some output element's difference
+ * is 0 or below what the working precision resolves next to f itself, as for
+ * cos at 2^-1022, whose slope is 2^-1022 next to the value 1. */
+static bool cancelled(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm)
+{
+    for (size_t j = 0; j < sw->ny; j++) {
+        if (!mpfr_number_p(fp + j) || !mpfr_number_p(fm + j) || mpfr_zero_p(fp + j))
+            continue;
+        mpfr_sub(sw->t1, fp + j, fm + j, MPFR_RNDN);
+        if (mpfr_zero_p(sw->t1) ||
+            mpfr_get_exp(fp + j) - mpfr_get_exp(sw->t1) > (mpfr_exp_t)sw->cur_prec - 64)
+            return true;
+    }
+    return false;
+}
+
 /* Backward and tangent against MPFR central differences, element by element. */
 static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
 {
@@ -230,10 +248,17 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
             /* relative to x (a step never leaves log's or sqrt's domain);
              * fit_prec made room for x +- h next to O(1) terms */
             long third = (long)(sw->o.prec / 3);
-            mpfr_set_d(sw->h, xv != 0.0 ? fabs(xv) : ldexp(1.0, (int)-third), MPFR_RNDN);
-            mpfr_mul_2si(sw->h, sw->h, -third, MPFR_RNDN);
-            if (moved(sw, k, e, 1, fp) || moved(sw, k, e, -1, fm))
-                return;
+            /* up to two doublings of the precision when the difference cancels */
+            mpfr_prec_t base = sw->cur_prec;
+            for (int tries = 0;; tries++) {
+                mpfr_set_d(sw->h, xv != 0.0 ? fabs(xv) : ldexp(1.0, (int)-third), MPFR_RNDN);
+                mpfr_mul_2si(sw->h, sw->h, -third, MPFR_RNDN);
+                if (moved(sw, k, e, 1, fp) || moved(sw, k, e, -1, fm))
+                    return;
+                if (kink || tries == 2 || !cancelled(sw, fp, fm))
+                    break;
+                set_prec(sw, base << (tries + 1), true);
+            }
             if (kink) {
                 kink_element(sw, k, e, kg, fp, fm);
                 continue;
@@ -266,6 +291,7 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
                 fail(sw, true, "backward", "input %u element %zu: expected %s (MPFR), got %.17g: %.3g ulps > bound %g",
                      k, e, s, sw->gx[k][e], u, op->ulp_bwd);
             }
+            set_prec(sw, base, true);
         }
     }
     /* the tangent rounds like the forward (a reduction) and like the backward
@@ -330,6 +356,26 @@ static void check_derivs_fd(ad__sweep *sw)
     }
 }
 
+/* Sets the working precision of the MPFR values and reloads the inputs,
+ * which mpfr_set_prec clears. keep_tangent leaves the tangent accumulators
+ * (the pool's last 2 ny values) as they are, mid-way through a point. */
+static void set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent)
+{
+    if (p == sw->cur_prec)
+        return;
+    size_t n = keep_tangent ? sw->n_mpool - 2 * sw->ny : sw->n_mpool;
+    for (size_t i = 0; i < n; i++)
+        mpfr_set_prec(&sw->mpool[i], p);
+    mpfr_set_prec(sw->acc, p + 64);
+    mpfr_set_prec(sw->sc, p + 64);
+    mpfr_set_prec(sw->t1, p + 64);
+    mpfr_set_prec(sw->h, p);
+    sw->cur_prec = p;
+    for (unsigned k = 0; k < sw->op->arity; k++)
+        for (size_t e = 0; e < sw->nx[k]; e++)
+            mpfr_set_d(sw->mx[k] + e, sw->x[k][e], MPFR_RNDN);
+}
+
 /* Working precision: prec plus how far the smallest nonzero input lies below
  * 1, so that 1 + x +- h stays exact and a tiny input's step stays visible. */
 static void fit_prec(ad__sweep *sw)
@@ -341,16 +387,7 @@ static void fit_prec(ad__sweep *sw)
             if (v > 0.0 && v < 1.0 && -(long)ilogb(v) > below)
                 below = -(long)ilogb(v);
         }
-    mpfr_prec_t p = (mpfr_prec_t)(sw->o.prec + (unsigned long)below);
-    if (p == sw->cur_prec)
-        return;
-    for (size_t i = 0; i < sw->n_mpool; i++)
-        mpfr_set_prec(&sw->mpool[i], p);
-    mpfr_set_prec(sw->acc, p + 64);
-    mpfr_set_prec(sw->sc, p + 64);
-    mpfr_set_prec(sw->t1, p + 64);
-    mpfr_set_prec(sw->h, p);
-    sw->cur_prec = p;
+    set_prec(sw, (mpfr_prec_t)(sw->o.prec + (unsigned long)below), false);
 }
 
 void ad__sweep_point(ad__sweep *sw, bool inside)

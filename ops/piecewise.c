@@ -423,7 +423,8 @@ const ad_op ad_op_elu = {
     AD__KERNEL_SLOTS(elu), .piece = elu_piece, .kinks = elu_kinks, .n_kinks = 1,
     /* the sweep stops where the function saturates to a constant: past it the
      * derivative is below what a 256-bit MPFR difference resolves (the tail is a stability test) */
-    .domain = {{-80}, {1e300}}, .ulp_fwd = 1, .ulp_bwd = 1,
+    /* backward alpha e^x: exp's ulp and one product (0.86 measured; the tangent 1.01) */
+    .domain = {{-80}, {1e300}}, .ulp_fwd = 1, .ulp_bwd = 1.5,
 };
 ad_var ad_elu(ad_tape *t, ad_var x, double alpha) { return ad_apply(t, &ad_op_elu, &x, 1, (double[]){alpha}, 1); }
 
