@@ -248,14 +248,15 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
             /* relative to x (a step never leaves log's or sqrt's domain);
              * fit_prec made room for x +- h next to O(1) terms */
             long third = (long)(sw->o.prec / 3);
-            /* up to two doublings of the precision when the difference cancels */
+            /* up to four doublings of the precision when the difference cancels (a
+             * saturated tail such as 1 - e^-700 needs about 1100 bits) */
             mpfr_prec_t base = sw->cur_prec;
             for (int tries = 0;; tries++) {
                 mpfr_set_d(sw->h, xv != 0.0 ? fabs(xv) : ldexp(1.0, (int)-third), MPFR_RNDN);
                 mpfr_mul_2si(sw->h, sw->h, -third, MPFR_RNDN);
                 if (moved(sw, k, e, 1, fp) || moved(sw, k, e, -1, fm))
                     return;
-                if (kink || tries == 2 || !cancelled(sw, fp, fm))
+                if (kink || tries == 4 || !cancelled(sw, fp, fm))
                     break;
                 set_prec(sw, base << (tries + 1), true);
             }
