@@ -32,18 +32,26 @@ void ad__arena_release(ad__arena *ar, const ad_allocator *a);
 /* ---- tape (tape.c) ---- */
 enum { AD__LEAF_INPUT, AD__LEAF_CONST, AD__LEAF_PARAM, AD__NODE_OP };
 
+/* One recorded value. Kept small because a scalar program is memory-bound on
+ * this record (80 bytes, from 144): the shape and the attributes live out of
+ * line, a scalar's shape and an attribute-less op's attributes point at shared
+ * static records, so rank-0 nodes store nothing but pointers. */
 typedef struct ad__node {
     const ad_op *op;            /* NULL for leaves                         */
     ad_param *param;            /* the bound parameter of a param leaf     */
     double *val;                /* count values                            */
     double *grad;               /* count values, allocated by backward     */
     size_t count;
-    ad_shape shape;
-    uint32_t in[AD_MAX_ARITY];  /* input node indices, all < own index     */
-    double attr[AD_MAX_ATTR];
+    const ad_shape *shape;      /* ad__scalar_shape, an input's, or an arena copy */
+    const double *attr;         /* AD_MAX_ATTR values: ad__no_attr or an arena copy */
     const char *label;          /* ad_var_label's copy (in the arena), or NULL */
+    uint32_t in[AD_MAX_ARITY];  /* input node indices, all < own index     */
     uint8_t n_in, kind, needs_grad;
 } ad__node;
+
+/* The shared rank-0 shape and the all-zero attributes nodes point at. */
+extern const ad_shape ad__scalar_shape;
+extern const double ad__no_attr[AD_MAX_ATTR];
 
 struct ad_tape {
     ad_allocator alloc;

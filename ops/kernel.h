@@ -103,6 +103,10 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
     static void NAME##_forward(const ad_op_args *a, double *y)                            \
     {                                                                                     \
         ad__bcast b;                                                                      \
+        if (a->ys.rank == 0) { /* scalars: skip the broadcast bookkeeping */              \
+            y[0] = NAME##_f(a->x[0][0], a->x[1][0]);                                      \
+            return;                                                                       \
+        }                                                                                 \
         ad__bcast_init(&b, &a->ys, &a->xs[0], &a->xs[1]);                                 \
         AD__BCAST_FOR(b, y[i] = NAME##_f(a->x[0][i0], a->x[1][i1]));                      \
     }                                                                                     \
@@ -110,6 +114,14 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
                                 double *const gx[AD_MAX_ARITY])                           \
     {                                                                                     \
         ad__bcast b;                                                                      \
+        if (a->ys.rank == 0) { /* a rank-0 output has rank-0 inputs */                    \
+            double x0 = a->x[0][0], x1 = a->x[1][0];                                      \
+            if (gx[0])                                                                    \
+                gx[0][0] += gy[0] * NAME##_da(x0, x1, a->y[0]);                           \
+            if (gx[1])                                                                    \
+                gx[1][0] += gy[0] * NAME##_db(x0, x1, a->y[0]);                           \
+            return;                                                                       \
+        }                                                                                 \
         ad__bcast_init(&b, &a->ys, &a->xs[0], &a->xs[1]);                                 \
         if (gx[0])                                                                        \
             AD__BCAST_FOR(b, gx[0][i0] += gy[i] * NAME##_da(a->x[0][i0], a->x[1][i1], a->y[i])); \
