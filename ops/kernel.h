@@ -367,6 +367,15 @@ double ad__abs_grad(double d);
 /* Piece of |d|: -1, +1, AD_PIECE_KINK at 0. */
 int ad__abs_piece(double d);
 
+/* C (+)= op(A) op(B) for an m x k op(A) (element (i, p) at A[i*rsa + p*csa]) and
+ * a k x n op(B) (element (p, j) at B[p*rsb + j*csb]) into row-major C with row
+ * stride ldc; accumulate 0 overwrites C. Cache- and register-blocked, with the
+ * micro-kernel chosen for the CPU at run time (ops/gemm.c). */
+void ad__gemm(size_t m, size_t n, size_t k, const double *A, size_t rsa, size_t csa,
+              const double *B, size_t rsb, size_t csb, double *C, size_t ldc, int accumulate);
+/* The micro-kernel in use: "c", "avx2" or "avx512" (for benchmarks). */
+const char *ad__gemm_variant(void);
+
 /* The four kernel slots of an op made by AD__UNARY_KERNELS or AD__BINARY_KERNELS. */
 #define AD__KERNEL_SLOTS(NAME)                                                            \
     .forward = NAME##_forward, .backward = NAME##_backward, .jvp = NAME##_jvp,            \
