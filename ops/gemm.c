@@ -27,30 +27,35 @@
 
 enum { KC = 256, MC = 96, NC = 1024, MR_MAX = 8, NR_MAX = 16 };
 
-/* One variant: its tile and its micro-kernel, which writes the MR x NR tile
- * of sum_p a[p*MR + r] b[p*NR + c] into t (row-major, NR wide). */
+/* One variant: its tile and its micro-kernel, which computes the MR x NR tile
+ * sum_p a[p*MR + r] b[p*NR + c] and stores it to c[r*ldc + col], or adds it
+ * there when add is set (writing C straight from registers: with a short k,
+ * a detour through a buffer costs as much as the products). */
 typedef struct gemm_variant {
     unsigned mr, nr;
-    void (*micro)(size_t kc, const double *a, const double *b, double *t);
+    void (*micro)(size_t kc, const double *a, const double *b, double *c, size_t ldc, int add);
 } gemm_variant;
 
 /* ---- plain C: 4 x 4, which compilers keep in SSE2 registers ---- */
-static void micro_c(size_t kc, const double *a, const double *b, double *t)
+static void micro_c(size_t kc, const double *a, const double *b, double *c, size_t ldc, int add)
 {
     double acc[4][4] = {{0.0}};
     for (size_t p = 0; p < kc; p++, a += 4, b += 4)
 #pragma GCC unroll 4
         for (int r = 0; r < 4; r++)
 #pragma GCC unroll 4
-            for (int c = 0; c < 4; c++)
-                acc[r][c] += a[r] * b[c];
-    memcpy(t, acc, sizeof acc);
+            for (int q = 0; q < 4; q++)
+                acc[r][q] += a[r] * b[q];
+    for (int r = 0; r < 4; r++)
+        for (int q = 0; q < 4; q++)
+            c[r * ldc + q] = add ? c[r * ldc + q] + acc[r][q] : acc[r][q];
 }
 
 #ifdef GEMM_X86
 /* ---- AVX2 + FMA: 6 x 8, twelve ymm accumulators ---- */
 __attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const double *a,
-                                                            const double *b, double *t)
+                                                            const double *b, double *c,
+                                                            size_t ldc, int add)
 {
     __m256d acc[6][2];
     for (int r = 0; r < 6; r++)
@@ -66,15 +71,21 @@ __attribute__((target("avx2,fma"))) static void micro_avx2(size_t kc, const doub
         }
     }
     for (int r = 0; r < 6; r++) {
-        _mm256_storeu_pd(t + r * 8, acc[r][0]);
-        _mm256_storeu_pd(t + r * 8 + 4, acc[r][1]);
+        double *cr = c + r * ldc;
+        if (add) {
+            acc[r][0] = _mm256_add_pd(acc[r][0], _mm256_loadu_pd(cr));
+            acc[r][1] = _mm256_add_pd(acc[r][1], _mm256_loadu_pd(cr + 4));
+        }
+        _mm256_storeu_pd(cr, acc[r][0]);
+        _mm256_storeu_pd(cr + 4, acc[r][1]);
     }
 }
 
 /* ---- AVX-512: 8 x 16, sixteen zmm accumulators (enough independent fmas
  * to cover the latency of two fma pipes) ---- */
 __attribute__((target("avx512f"))) static void micro_avx512(size_t kc, const double *a,
-                                                             const double *b, double *t)
+                                                             const double *b, double *c,
+                                                             size_t ldc, int add)
 {
     __m512d acc[8][2];
     for (int r = 0; r < 8; r++)
@@ -89,8 +100,13 @@ __attribute__((target("avx512f"))) static void micro_avx512(size_t kc, const dou
         }
     }
     for (int r = 0; r < 8; r++) {
-        _mm512_storeu_pd(t + r * 16, acc[r][0]);
-        _mm512_storeu_pd(t + r * 16 + 8, acc[r][1]);
+        double *cr = c + r * ldc;
+        if (add) {
+            acc[r][0] = _mm512_add_pd(acc[r][0], _mm512_loadu_pd(cr));
+            acc[r][1] = _mm512_add_pd(acc[r][1], _mm512_loadu_pd(cr + 8));
+        }
+        _mm512_storeu_pd(cr, acc[r][0]);
+        _mm512_storeu_pd(cr + 8, acc[r][1]);
     }
 }
 #endif
@@ -206,8 +222,13 @@ void ad__gemm(size_t m, size_t n, size_t k, const double *A, size_t rsa, size_t 
                     size_t nw = nc - jr < nr ? nc - jr : nr;
                     for (size_t ir = 0; ir < mc; ir += mr) {
                         size_t mw = mc - ir < mr ? mc - ir : mr;
-                        v->micro(kc, pa + ir * kc, pb + jr * kc, tile);
                         double *c = C + (ic + ir) * ldc + jc + jr;
+                        if (mw == mr && nw == nr) {
+                            v->micro(kc, pa + ir * kc, pb + jr * kc, c, ldc, add);
+                            continue;
+                        }
+                        /* an edge tile: computed whole into a buffer, the part inside C kept */
+                        v->micro(kc, pa + ir * kc, pb + jr * kc, tile, nr, 0);
                         for (size_t r = 0; r < mw; r++)
                             for (size_t q = 0; q < nw; q++)
                                 c[r * ldc + q] = add ? c[r * ldc + q] + tile[r * nr + q]
