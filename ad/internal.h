@@ -114,6 +114,9 @@ bool ad__anomaly_forward(ad_tape *t, const ad__node *n);
  * gradient NaN or +-inf, else AD_OK. */
 ad_status ad__anomaly_backward(ad_tape *t, size_t i);
 
+/* ---- broadcasting (ops/broadcast.c): the binary elementwise shape rule ---- */
+ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t why_len);
+
 /* ---- registry (ops/registry.c) ---- */
 bool ad__op_is_builtin(const ad_op *op);
 

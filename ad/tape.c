@@ -350,7 +350,7 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
     }
     uint32_t idx[AD_MAX_ARITY];
     const ad_shape *xshape[AD_MAX_ARITY] = {&ad__scalar_shape};
-    bool needs_grad = false;
+    bool needs_grad = false, all_scalar = true;
     for (unsigned i = 0; i < n_in; i++) {
         const ad__node *x = peek(t, in[i]);
         if (!x) {
@@ -362,6 +362,7 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
         }
         idx[i] = in[i].index;
         xshape[i] = x->shape;
+        all_scalar &= x->shape->rank == 0;
         needs_grad |= x->needs_grad;
     }
     /* most ops take no attributes: skip the defaults-and-checks walk */
@@ -377,7 +378,9 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
         a.xs[i] = *xshape[i];
     }
     ad_shape out = n_in ? a.xs[0] : AD_SCALAR;
-    if (op->shape) {
+    /* the scalar fast path: broadcasting scalars gives a scalar, nothing to ask */
+    bool trivial = all_scalar && op->shape == ad__bcast_shape;
+    if (op->shape && !trivial) {
         char why[200];
         why[0] = '\0'; /* not `= ""`: that clears all 200 bytes on every op */
         ad_status st = op->shape(&a, &out, why, sizeof why);
