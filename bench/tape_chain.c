@@ -91,7 +91,7 @@ static int cmp(const void *a, const void *b)
 }
 
 /* Runs one mix REPS times, alternating plain and taped, and prints its figures. */
-static void mix(const char *name, const char *desc, double (*plain_fn)(double),
+static void mix(const char *name, const char *ns_name, const char *desc, double (*plain_fn)(double),
                 double (*taped_fn)(ad_tape *, double, double *), int tape_bytes)
 {
     ad_tape *t = ad_tape_new(NULL);
@@ -115,6 +115,8 @@ static void mix(const char *name, const char *desc, double (*plain_fn)(double),
            "checksum %g, grad %g\n",
            1e3 * plain[REPS / 2], 1e9 * plain[REPS / 2] / N_OPS, 1e3 * taped[REPS / 2], REPS, sink, grad);
     printf("bench: %s %.2f x\n", name, ratio[REPS / 2]);
+    /* absolute time per op, for comparing with peers (bench/peers/) */
+    printf("bench: %s_ns_per_op %.2f ns\n", ns_name, 1e9 * taped[REPS / 2] / N_OPS);
     if (tape_bytes)
         printf("bench: tape_bytes_per_op %.1f bytes\n", (double)bytes / (double)nodes);
     ad_tape_free(t);
@@ -122,8 +124,8 @@ static void mix(const char *name, const char *desc, double (*plain_fn)(double),
 
 int main(void)
 {
-    mix("tape_chain_ratio", "N/5 each of mul, add, tanh, relu, exp, plus one add per exp on the tape",
+    mix("tape_chain_ratio", "tape_chain", "N/5 each of mul, add, tanh, relu, exp, plus one add per exp on the tape",
         plain_chain, taped_chain, 1);
-    mix("tape_chain_arith_ratio", "N/3 each of mul, add, relu", plain_arith, taped_arith, 0);
+    mix("tape_chain_arith_ratio", "tape_chain_arith", "N/3 each of mul, add, relu", plain_arith, taped_arith, 0);
     return 0;
 }
