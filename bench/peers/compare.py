@@ -30,6 +30,18 @@ def run(cmd, env=None):
     return figs
 
 
+def torch_python():
+    """An interpreter that can import torch: Debian's python3-torch is built for
+    /usr/bin/python3, which need not be the python3 on PATH."""
+    for py in (sys.executable, "/usr/bin/python3"):
+        try:
+            if subprocess.run([py, "-c", "import torch"], capture_output=True, timeout=120).returncode == 0:
+                return py
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return sys.executable  # torch_peer.py then prints its "not installed" note
+
+
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     ours = {}
@@ -39,7 +51,7 @@ def main():
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # for the peer's run only
         peer_env.pop(var, None)
     peers = {
-        "torch": run([sys.executable, os.path.join(HERE, "torch_peer.py")], env=peer_env),
+        "torch": run([torch_python(), os.path.join(HERE, "torch_peer.py")], env=peer_env),
         "adolc": run(["bash", os.path.join(HERE, "adolc.sh")]),
     }
     for peer, figs in peers.items():
