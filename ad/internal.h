@@ -33,17 +33,19 @@ void ad__arena_release(ad__arena *ar, const ad_allocator *a);
 enum { AD__LEAF_INPUT, AD__LEAF_CONST, AD__LEAF_PARAM, AD__NODE_OP };
 
 /* One recorded value. Kept small because a scalar program is memory-bound on
- * this record (80 bytes, from 144): the shape and the attributes live out of
+ * this record (72 bytes, from 144): the shape and the attributes live out of
  * line, a scalar's shape and an attribute-less op's attributes point at shared
  * static records, so rank-0 nodes store nothing but pointers. */
 typedef struct ad__node {
     const ad_op *op;            /* NULL for leaves                         */
-    ad_param *param;            /* the bound parameter of a param leaf     */
+    union {                     /* a leaf has no attributes, an op node no parameter */
+        ad_param *param;        /* the bound parameter of a param leaf     */
+        const double *attr;     /* op nodes: AD_MAX_ATTR values, ad__no_attr or an arena copy */
+    };
     double *val;                /* count values                            */
     double *grad;               /* count values, allocated by backward     */
     size_t count;
     const ad_shape *shape;      /* ad__scalar_shape, an input's, or an arena copy */
-    const double *attr;         /* AD_MAX_ATTR values: ad__no_attr or an arena copy */
     const char *label;          /* ad_var_label's copy (in the arena), or NULL */
     uint32_t in[AD_MAX_ARITY];  /* input node indices, all < own index     */
     uint8_t n_in, kind, needs_grad;

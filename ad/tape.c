@@ -203,7 +203,8 @@ static ad__node *push_node(ad_tape *t, const char *prefix, const char *fn, const
         return NULL;
     }
     if (t->n_nodes == t->cap_nodes) {
-        size_t cap = t->cap_nodes ? 2 * t->cap_nodes : 256, bytes;
+        /* grow by half: a long recording holds at most a third unused */
+        size_t cap = t->cap_nodes ? t->cap_nodes + t->cap_nodes / 2 : 256, bytes;
         if (!ad__mul_size(cap, sizeof *t->nodes, &bytes)) {
             ad__fail(t, AD_ENOMEM, NULL);
             return NULL;
@@ -238,7 +239,7 @@ static ad__node *push_node(ad_tape *t, const char *prefix, const char *fn, const
     }
     ad__node *n = &t->nodes[t->n_nodes];
     /* one store of the whole record, no memset of padding first */
-    *n = (ad__node){.val = val, .count = count, .shape = shp, .attr = ad__no_attr};
+    *n = (ad__node){.val = val, .count = count, .shape = shp}; /* param NULL */
     return n;
 }
 
@@ -402,6 +403,7 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
     ad__node *n = push_node(t, "ad_", op->name, &out, shared);
     if (!n)
         return AD_NIL;
+    n->attr = ad__no_attr;
     if (has_attr) {
         /* attributes out of line: only ops that take them pay for them */
         double *copy = ad__arena_doubles(&t->arena, &t->alloc, AD_MAX_ATTR);
