@@ -2,6 +2,7 @@
 #ifndef FZ_REPORT_H
 #define FZ_REPORT_H
 
+#include <stdbool.h>
 #include <mpfr.h>
 
 /* Prints "fuzz finding: " and the message to stderr, then aborts: inside a
@@ -14,5 +15,17 @@ _Noreturn void fz_fail(const char *fmt, ...)
 
 /* Formats an MPFR value with 25 significant digits into buf (for messages). */
 const char *fz_mpfr_str(char *buf, size_t len, mpfr_srcptr x);
+
+/* Whether a failed ad_check_grad report is a finding: the check proved
+ * something (not vacuous), an MPFR verdict rests on a confirmed reference, and
+ * some coordinate (or direction) fails for a reason this function re-derives:
+ * the dot-product witness failed, a plain mismatch, an engine NaN or inf
+ * beside a finite reference (not a NaN reference beside a finite engine value:
+ * the replay left the domain, a checker defect), or a kink verdict
+ * whose engine value lies outside the reported one-sided derivatives (widened
+ * by 1e-9 relative). A "kink-bad" verdict with the engine inside that interval
+ * is a defect of the checker (fuzz/findings/README.md), not of the gradient. */
+struct ad_check_report;
+bool fz_check_conclusive(const struct ad_check_report *r);
 
 #endif
