@@ -92,7 +92,13 @@ static void check_full(ad_tape *t)
                 ad_tape_error(t));
     }
     fz_digest_mix(r.pass);
-    if (fz_check_conclusive(&r)) {
+    double big = 0.0;
+    for (size_t i = 0; i < prog.n; i++) {
+        const double *v = ad_value(t, var[i]);
+        for (size_t e = 0; v && e < prog.node[i].count; e++)
+            big = fmax(big, fabs(v[e]));
+    }
+    if (fz_check_conclusive(&r, big)) {
         fz_prog_print(&prog, stderr);
         ad_check_report_print(&r, stderr);
         fprintf(stderr, "the program as ad_check_save writes it (hex floats):\n");

@@ -235,7 +235,7 @@ def dicts():
             f.write("\n".join(lines + extra) + "\n")
     ex = ["# fuzz_expr: every registry op name, the language's operators and forms, numbers"]
     ex += ['fn_%s="%s("' % (n, n) for n in REGISTRY]
-    toks = ["+", "-", "*", "/", "^", "(", ")", "[", "]", ",", "=", "\\n", "inf", "nan", "-inf",
+    toks = ["+", "-", "*", "/", "^", "(", ")", "[", "]", ",", "=", "\\x0a", "inf", "nan", "-inf",
             "0x1p-1074", "0x1.fffffffffffffp1023", "0x1p-1022", "0x1.8p3", "1e308", "1e-320", "0.5",
             "709.78", "-745.13", "x", "y", "v", "m", "x=", "v=[", "m=[[", "dot(", "neg(", "0x"]
     ex += ['tok%d="%s"' % (i, t) for i, t in enumerate(toks)]
