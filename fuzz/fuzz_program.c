@@ -98,7 +98,14 @@ static void check_full(ad_tape *t)
         for (size_t e = 0; v && e < prog.node[i].count; e++)
             big = fmax(big, fabs(v[e]));
     }
-    if (fz_check_conclusive(&r, big)) {
+    double adj = 1.0; /* after the check's own sweep: the adjoints of this loss */
+    for (size_t i = 0; i < prog.n; i++) {
+        const double *g = ad_grad(t, var[i]);
+        for (size_t e = 0; g && e < prog.node[i].count; e++)
+            if (isfinite(g[e]))
+                adj = fmax(adj, fabs(g[e]));
+    }
+    if (fz_check_conclusive(&r, big, adj)) {
         fz_prog_print(&prog, stderr);
         ad_check_report_print(&r, stderr);
         fprintf(stderr, "the program as ad_check_save writes it (hex floats):\n");

@@ -19,7 +19,8 @@ const char *fz_mpfr_str(char *buf, size_t len, mpfr_srcptr x);
 /* Whether a failed ad_check_grad report is a finding: the check proved
  * something (not vacuous), an MPFR verdict rests on a confirmed reference, and
  * some coordinate (or direction) fails for a reason this function re-derives:
- * the dot-product witness failed, a plain mismatch (not a reference of
+ * a plain mismatch larger than 2^-44 times adj (the largest adjoint on the
+ * tape, at least 1: below it, rounding noise on a zero gradient) and not a reference of
  * exactly 0 beside a nonzero engine value when big, the largest magnitude on
  * the tape, exceeds 2^64: the replay's difference cancelled), an engine NaN or inf
  * beside a finite reference (not a NaN reference beside a finite engine value:
@@ -29,6 +30,6 @@ const char *fz_mpfr_str(char *buf, size_t len, mpfr_srcptr x);
  * by 1e-9 relative). A "kink-bad" verdict with the engine inside that interval
  * is a defect of the checker (fuzz/findings/README.md), not of the gradient. */
 struct ad_check_report;
-bool fz_check_conclusive(const struct ad_check_report *r, double big);
+bool fz_check_conclusive(const struct ad_check_report *r, double big, double adj);
 
 #endif
