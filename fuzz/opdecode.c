@@ -21,18 +21,23 @@ static const ad_op *pinned_op(void)
  * inputs that reach them are dropped, so a CI budget fails only on new findings. */
 bool fz_op_skipped(const ad_op *op)
 {
+    return op && fz_name_skipped(op->name);
+}
+
+bool fz_name_skipped(const char *name)
+{
     static int done;
     static const char *list;
     if (!done) {
         list = getenv("ADCHECK_FUZZ_SKIP");
         done = 1;
     }
-    if (!op || !list || !list[0])
+    if (!name || !list || !list[0])
         return false;
-    size_t len = strlen(op->name);
+    size_t len = strlen(name);
     for (const char *p = list; *p;) {
         size_t n = strcspn(p, ", ");
-        if (n == len && strncmp(p, op->name, n) == 0)
+        if (n == len && strncmp(p, name, n) == 0)
             return true;
         p += n;
         p += strspn(p, ", ");

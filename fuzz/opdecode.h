@@ -17,6 +17,8 @@ const ad_op *fz_pick_op(fz_in *in);
  * space separated list, read once): ops with open findings, which the CI budget
  * leaves out (fuzz/known_failing). Harnesses drop inputs that reach such an op. */
 bool fz_op_skipped(const ad_op *op);
+/* The same for any name (fuzz_deepnet: "act:leaky_relu" for an activation). */
+bool fz_name_skipped(const char *name);
 
 /* MPFR bits of the harnesses' ad_check_grad calls: ADCHECK_FUZZ_PREC (64..4096,
  * read once), default 256 (128 meets a finding: fuzz/findings/README.md). */

@@ -20,7 +20,8 @@ const char *fz_mpfr_str(char *buf, size_t len, mpfr_srcptr x);
  * something (not vacuous), an MPFR verdict rests on a confirmed reference, and
  * some coordinate (or direction) fails for a reason this function re-derives:
  * a plain mismatch larger than 2^-44 times adj (the largest adjoint on the
- * tape, at least 1: below it, rounding noise on a zero gradient) and not a reference of
+ * tape, at least 1: below it, rounding noise on a zero gradient) and more than
+ * 2^-30 relative (below: rounding in an ill-conditioned program) and not a reference of
  * exactly 0 beside a nonzero engine value when big, the largest magnitude on
  * the tape, exceeds 2^64: the replay's difference cancelled), an engine NaN or inf
  * beside a finite reference (not a NaN reference beside a finite engine value:
