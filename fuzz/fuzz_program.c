@@ -206,12 +206,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             args_of(t, i, true, buf, &aa);
             aa.attr = attr;
             nd->op->jvp(&aa, one, tmp_abs);
+            double m[FZ_MAX_VALS];
             for (size_t e = 0; e < nd->count; e++) {
-                double m = fabs(tmp[e]);
-                if (isfinite(tmp_abs[e]) && fabs(tmp_abs[e]) > m)
-                    m = fabs(tmp_abs[e]);
-                cond += fabs(adj[e]) * m;
+                m[e] = fabs(tmp[e]);
+                if (isfinite(tmp_abs[e]) && fabs(tmp_abs[e]) > m[e])
+                    m[e] = fabs(tmp_abs[e]);
             }
+            /* Ops that mix elements (softmax, layer_norm, losses) cancel inside
+             * J|u|: sum |J_ej| |u_j| one input element at a time instead. */
+            if (!(nd->op->flags & AD_OP_ELEMENTWISE)) {
+                double col[FZ_MAX_VALS], onehot[FZ_MAX_VALS] = {0};
+                one[k] = onehot;
+                double acc[FZ_MAX_VALS] = {0};
+                for (size_t j = 0; j < cin; j++) {
+                    if (absdot[j] == 0.0)
+                        continue;
+                    onehot[j] = absdot[j];
+                    nd->op->jvp(&a, one, col);
+                    onehot[j] = 0.0;
+                    for (size_t e = 0; e < nd->count; e++)
+                        acc[e] += fabs(col[e]);
+                }
+                for (size_t e = 0; e < nd->count; e++)
+                    if (isfinite(acc[e]) && acc[e] > m[e])
+                        m[e] = acc[e];
+            }
+            for (size_t e = 0; e < nd->count; e++)
+                cond += fabs(adj[e]) * m[e];
         }
     }
     double rhs = dot[n - 1][0];

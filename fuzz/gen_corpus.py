@@ -185,6 +185,8 @@ def fuzz_expr():
         seeds["fn_" + name] = "x=%s\n%s(x) * y" % ("0" if i % 3 == 0 else "0x1.8p-1" if i % 3 == 1 else "-2.5", name)
     for name, text in seeds.items():
         write("corpus/fuzz_expr", name, text.replace("\\n", "\n").encode())
+    # teeth: plant_cube (fuzz_expr_planted registers it) where its backward is wrong
+    write("teeth", "fuzz_expr_planted", b"x=1.375\nplant_cube(x) + y")
 
 
 def fuzz_deepnet():

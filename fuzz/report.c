@@ -57,7 +57,7 @@ bool fz_check_conclusive(const ad_check_report *r, double big, double adj)
          * defect, fuzz/findings/fuzz_deepnet). Along a coordinate they are. */
         if (c->cls == AD_COORD_KINK_BAD && c->has_kink && c->node != AD_CHECK_DIRECTION) {
             double lo = fmin(c->kink.left, c->kink.right), hi = fmax(c->kink.left, c->kink.right);
-            double tol = 1e-9 * fmax(fabs(lo), fabs(hi)) + DBL_MIN;
+            double tol = fmax(1e-9 * fmax(fabs(lo), fabs(hi)), floor);
             if (!(c->engine >= lo - tol && c->engine <= hi + tol))
                 return true;
         }

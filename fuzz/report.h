@@ -28,7 +28,7 @@ const char *fz_mpfr_str(char *buf, size_t len, mpfr_srcptr x);
  * the replay left the domain, a checker defect), or a kink verdict on a
  * coordinate (not along a random direction, which crosses many kinks at once)
  * whose engine value lies outside the reported one-sided derivatives (widened
- * by 1e-9 relative). A "kink-bad" verdict with the engine inside that interval
+ * by 1e-9 relative, and by the same 2^-44 times adj). A "kink-bad" verdict with the engine inside that interval
  * is a defect of the checker (fuzz/findings/README.md), not of the gradient. */
 struct ad_check_report;
 bool fz_check_conclusive(const struct ad_check_report *r, double big, double adj);
