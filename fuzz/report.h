@@ -23,7 +23,8 @@ const char *fz_mpfr_str(char *buf, size_t len, mpfr_srcptr x);
  * tape, at least 1: below it, rounding noise on a zero gradient) and more than
  * 2^-30 relative (below: rounding in an ill-conditioned program) and not a reference of
  * exactly 0 beside a nonzero engine value when big, the largest magnitude on
- * the tape, exceeds 2^64: the replay's difference cancelled), an engine NaN or inf
+ * the tape, exceeds 2^64: the replay's difference cancelled; likewise a kink
+ * verdict whose one-sided values are both exactly 0), an engine NaN or inf
  * beside a finite reference (not a NaN reference beside a finite engine value:
  * the replay left the domain, a checker defect), or a kink verdict on a
  * coordinate (not along a random direction, which crosses many kinks at once)
