@@ -228,11 +228,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t cnt = 0;
         if (g && ad_shape_count(&hs, &cnt) == AD_OK)
             for (size_t k = 0; k < cnt; k++)
-                adj = fmax(adj, fabs(g[k]));
+                adj = isnan(g[k]) ? INFINITY : fmax(adj, fabs(g[k]));
     }
     for (size_t k = 0; k < np; k++)
         for (size_t i = 0; i < ad_param_count(ps[k]); i++)
-            adj = fmax(adj, fabs(ad_param_grad(ps[k])[i]));
+            adj = isnan(ad_param_grad(ps[k])[i]) ? INFINITY : fmax(adj, fabs(ad_param_grad(ps[k])[i]));
     if (fz_check_conclusive(&r, big, adj)) {
         print_net(&n, stderr);
         ad_check_report_print(&r, stderr);

@@ -236,8 +236,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ov && ad_shape_count(&os, &cnt) == AD_OK)
             for (size_t k = 0; k < cnt; k++) {
                 big = fmax(big, fabs(ov[k]));
-                if (og && isfinite(og[k]))
-                    adj = fmax(adj, fabs(og[k]));
+                if (og)
+                    adj = isnan(og[k]) ? INFINITY : fmax(adj, fabs(og[k]));
             }
     }
     for (size_t k = 0; k < n_vals; k++)

@@ -102,8 +102,7 @@ static void check_full(ad_tape *t)
     for (size_t i = 0; i < prog.n; i++) {
         const double *g = ad_grad(t, var[i]);
         for (size_t e = 0; g && e < prog.node[i].count; e++)
-            if (isfinite(g[e]))
-                adj = fmax(adj, fabs(g[e]));
+            adj = isnan(g[e]) ? INFINITY : fmax(adj, fabs(g[e]));
     }
     if (fz_check_conclusive(&r, big, adj)) {
         fz_prog_print(&prog, stderr);

@@ -236,7 +236,7 @@ def dicts():
         with open(os.path.join(HERE, "dict", harness + ".dict"), "w") as f:
             f.write("\n".join(lines + extra) + "\n")
     ex = ["# fuzz_expr: every registry op name, the language's operators and forms, numbers"]
-    ex += ['fn_%s="%s("' % (n, n) for n in REGISTRY]
+    ex += ['fn_%s="%s("' % (n, n) for n in REGISTRY + ["plant_cube"]]  # plant_cube: the teeth build
     toks = ["+", "-", "*", "/", "^", "(", ")", "[", "]", ",", "=", "\\x0a", "inf", "nan", "-inf",
             "0x1p-1074", "0x1.fffffffffffffp1023", "0x1p-1022", "0x1.8p3", "1e308", "1e-320", "0.5",
             "709.78", "-745.13", "x", "y", "v", "m", "x=", "v=[", "m=[[", "dot(", "neg(", "0x"]

@@ -26,7 +26,8 @@ const char *fz_mpfr_str(char *buf, size_t len, mpfr_srcptr x);
  * the tape, exceeds 2^64: the replay's difference cancelled; likewise a kink
  * verdict whose one-sided values are both exactly 0), an engine NaN or inf
  * beside a finite reference (not a NaN reference beside a finite engine value:
- * the replay left the domain, a checker defect), or a kink verdict on a
+ * the replay left the domain, a checker defect; nor one where adj is inf: an
+ * adjoint overflowed and 0 * inf made the NaN), or a kink verdict on a
  * coordinate (not along a random direction, which crosses many kinks at once)
  * whose engine value lies outside the reported one-sided derivatives (widened
  * by 1e-9 relative, and by the same 2^-44 times adj). A "kink-bad" verdict with the engine inside that interval
