@@ -233,7 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t k = 0; k < np; k++)
         for (size_t i = 0; i < ad_param_count(ps[k]); i++)
             adj = isnan(ad_param_grad(ps[k])[i]) ? INFINITY : fmax(adj, fabs(ad_param_grad(ps[k])[i]));
-    if (fz_check_conclusive(&r, big, adj)) {
+    if (fz_check_conclusive(&r, big, adj, fz_check_prec())) {
         print_net(&n, stderr);
         ad_check_report_print(&r, stderr);
         fz_fail("ad_check_grad on the MLP: mpfr %s (%.3g ulps), dot %s (rel %a); %s",

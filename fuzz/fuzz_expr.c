@@ -243,7 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t k = 0; k < n_vals; k++)
         for (size_t i = 0; i < vals[k].n; i++)
             big = fmax(big, fabs(vals[k].data[i]));
-    if (fz_check_conclusive(&r, big, adj))
+    if (fz_check_conclusive(&r, big, adj, fz_check_prec()))
         fail_check(&e, vals, n_vals, &r, t, y);
     ad_check_report_free(&r);
 

@@ -104,7 +104,7 @@ static void check_full(ad_tape *t)
         for (size_t e = 0; g && e < prog.node[i].count; e++)
             adj = isnan(g[e]) ? INFINITY : fmax(adj, fabs(g[e]));
     }
-    if (fz_check_conclusive(&r, big, adj)) {
+    if (fz_check_conclusive(&r, big, adj, fz_check_prec())) {
         fz_prog_print(&prog, stderr);
         ad_check_report_print(&r, stderr);
         fprintf(stderr, "the program as ad_check_save writes it (hex floats):\n");

@@ -25,7 +25,7 @@ const char *fz_mpfr_str(char *buf, size_t len, mpfr_srcptr x)
     return buf;
 }
 
-bool fz_check_conclusive(const ad_check_report *r, double big, double adj)
+bool fz_check_conclusive(const ad_check_report *r, double big, double adj, unsigned prec)
 {
     if (r->pass || r->vacuous || !(r->mpfr.pass || r->ref_confirmed))
         return false;
@@ -34,6 +34,10 @@ bool fz_check_conclusive(const ad_check_report *r, double big, double adj)
      * checker's missing absolute tolerance (its dot test fails on them too, so
      * its verdict is not used here; fuzz_program runs its own). */
     double floor = isinf(adj) ? 0.0 : 0x1p-44 * fmax(1.0, adj);
+    /* The replay's central difference (step 2^-90 relative) at prec bits
+     * under values as large as big carries noise up to about big 2^(96 - prec)
+     * (x*y + 1e199 gives a reference of 0; 85-digit constants give garbage). */
+    double noise = big > 0x1p64 ? ldexp(big, 96 - (int)prec) : 0.0;
     /* Its ulp bound (64) is fixed, not scaled by the program's condition:
      * expm1(expm1(expm1(x))) loses 447 ulps to rounding alone. A relative
      * error below 2^-30 is taken for rounding (a wrong derivative is off by
@@ -43,7 +47,7 @@ bool fz_check_conclusive(const ad_check_report *r, double big, double adj)
         /* A reference of exactly 0 beside a nonzero engine value in a program
          * holding values above 2^64: the replay's difference cancelled
          * (x*y + 1e199), the checker's defect. */
-        if (c->cls == AD_COORD_MISMATCH && !(c->ref == 0.0 && c->engine != 0.0 && big > 0x1p64) &&
+        if (c->cls == AD_COORD_MISMATCH && !(fabs(c->engine - c->ref) <= noise) &&
             fabs(c->engine - c->ref) > floor && !(fabs(c->engine - c->ref) <= 0x1p-30 * fabs(c->ref)))
             return true;
         /* A NaN reference beside a finite engine value (the loss is finite
@@ -61,8 +65,8 @@ bool fz_check_conclusive(const ad_check_report *r, double big, double adj)
          * two one-sided values is narrower than the valid choices (a checker
          * defect, fuzz/findings/fuzz_deepnet). Along a coordinate they are. */
         /* The same cancellation at a kink: both one-sided values exactly 0. */
-        if (c->cls == AD_COORD_KINK_BAD && c->has_kink && c->kink.left == 0.0 && c->kink.right == 0.0 &&
-            c->engine != 0.0 && big > 0x1p64)
+        if (c->cls == AD_COORD_KINK_BAD && c->has_kink &&
+            (fabs(c->engine - c->kink.left) <= noise || fabs(c->engine - c->kink.right) <= noise))
             continue;
         if (c->cls == AD_COORD_KINK_BAD && c->has_kink && c->node != AD_CHECK_DIRECTION) {
             double lo = fmin(c->kink.left, c->kink.right), hi = fmax(c->kink.left, c->kink.right);

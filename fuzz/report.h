@@ -20,11 +20,11 @@ const char *fz_mpfr_str(char *buf, size_t len, mpfr_srcptr x);
  * something (not vacuous), an MPFR verdict rests on a confirmed reference, and
  * some coordinate (or direction) fails for a reason this function re-derives:
  * a plain mismatch larger than 2^-44 times adj (the largest adjoint on the
- * tape, at least 1: below it, rounding noise on a zero gradient) and more than
- * 2^-30 relative (below: rounding in an ill-conditioned program) and not a reference of
- * exactly 0 beside a nonzero engine value when big, the largest magnitude on
- * the tape, exceeds 2^64: the replay's difference cancelled; likewise a kink
- * verdict whose one-sided values are both exactly 0), an engine NaN or inf
+ * tape, at least 1: below it, rounding noise on a zero gradient), more than
+ * 2^-30 relative (below: rounding in an ill-conditioned program), and more
+ * than big 2^(96 - prec) when big, the largest magnitude on the tape, exceeds
+ * 2^64 (below: the replay's difference cancelled at prec bits; this applies
+ * to kink verdicts too); an engine NaN or inf
  * beside a finite reference (not a NaN reference beside a finite engine value:
  * the replay left the domain, a checker defect; nor one where adj is inf: an
  * adjoint overflowed and 0 * inf made the NaN), or a kink verdict on a
@@ -33,6 +33,6 @@ const char *fz_mpfr_str(char *buf, size_t len, mpfr_srcptr x);
  * by 1e-9 relative, and by the same 2^-44 times adj). A "kink-bad" verdict with the engine inside that interval
  * is a defect of the checker (fuzz/findings/README.md), not of the gradient. */
 struct ad_check_report;
-bool fz_check_conclusive(const struct ad_check_report *r, double big, double adj);
+bool fz_check_conclusive(const struct ad_check_report *r, double big, double adj, unsigned prec);
 
 #endif
