@@ -60,20 +60,13 @@ bool fz_check_conclusive(const ad_check_report *r, double big, double adj, unsig
         if (c->cls == AD_COORD_NAN_MISMATCH && !(isnan(c->ref) && isfinite(c->engine)) &&
             !(!isfinite(c->engine) && isinf(adj)))
             return true;
-        /* Kink verdicts along a random direction are not judged: a direction
-         * crosses every kink of a layer at once, and the checker's interval of
-         * two one-sided values is narrower than the valid choices (a checker
-         * defect, fuzz/findings/fuzz_deepnet). Along a coordinate they are. */
-        /* The same cancellation at a kink: both one-sided values exactly 0. */
-        if (c->cls == AD_COORD_KINK_BAD && c->has_kink &&
-            (fabs(c->engine - c->kink.left) <= noise || fabs(c->engine - c->kink.right) <= noise))
-            continue;
-        if (c->cls == AD_COORD_KINK_BAD && c->has_kink && c->node != AD_CHECK_DIRECTION) {
-            double lo = fmin(c->kink.left, c->kink.right), hi = fmax(c->kink.left, c->kink.right);
-            double tol = fmax(1e-9 * fmax(fabs(lo), fabs(hi)), floor);
-            if (!(c->engine >= lo - tol && c->engine <= hi + tol))
-                return true;
-        }
+        /* Kink verdicts are not judged here: with several kinks on one
+         * coordinate (a chain of prelu, a layer of relu units, relu(x) + abs(x))
+         * the valid choices span more than the checker's two one-sided values,
+         * and kinks crossed within a step or under large constants give
+         * one-sided values of 0 (fuzz/findings/README.md). fuzz_op judges each
+         * op's kink choice; fuzz_program's own dot-product test checks that
+         * forward and reverse make the same choice. */
     }
     return false;
 }

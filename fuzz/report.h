@@ -27,11 +27,10 @@ const char *fz_mpfr_str(char *buf, size_t len, mpfr_srcptr x);
  * to kink verdicts too); an engine NaN or inf
  * beside a finite reference (not a NaN reference beside a finite engine value:
  * the replay left the domain, a checker defect; nor one where adj is inf: an
- * adjoint overflowed and 0 * inf made the NaN), or a kink verdict on a
- * coordinate (not along a random direction, which crosses many kinks at once)
- * whose engine value lies outside the reported one-sided derivatives (widened
- * by 1e-9 relative, and by the same 2^-44 times adj). A "kink-bad" verdict with the engine inside that interval
- * is a defect of the checker (fuzz/findings/README.md), not of the gradient. */
+ * adjoint overflowed and 0 * inf made the NaN). Kink verdicts ("kink-bad")
+ * are not used: with several kinks on one coordinate the checker's interval
+ * of two one-sided values is narrower than the valid choices, a defect of the
+ * checker (fuzz/findings/README.md), not of the gradient. */
 struct ad_check_report;
 bool fz_check_conclusive(const struct ad_check_report *r, double big, double adj, unsigned prec);
 
