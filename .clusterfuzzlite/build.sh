@@ -12,8 +12,9 @@ rm -rf "$build"
 meson setup "$build" -Dfuzzing=oss-fuzz "-Dfuzz_link_args=['$LIB_FUZZING_ENGINE']" \
   -Ddefault_library=static -Dprefer_static=true -Db_lundef=false \
   -Dtests=false -Dbench=false -Dexamples=false
-ninja -C "$build" fuzz/fuzz_op fuzz/fuzz_program fuzz/fuzz_alloc
-for h in fuzz_op fuzz_program fuzz_alloc; do
+harnesses="fuzz_op fuzz_program fuzz_alloc fuzz_expr fuzz_deepnet"
+ninja -C "$build" -j2 $(printf "fuzz/%s " $harnesses)
+for h in $harnesses; do
   cp "$build/fuzz/$h" "$OUT/$h"
   cp "fuzz/dict/$h.dict" "$OUT/$h.dict"
   rm -f "$OUT/${h}_seed_corpus.zip"

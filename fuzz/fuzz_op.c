@@ -424,7 +424,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_in in;
     fz_init(&in, data, size);
     fcase c = {.op = fz_pick_op(&in)};
-    if (!c.op || !c.op->forward)
+    if (!c.op || !c.op->forward || fz_op_skipped(c.op))
         return 0;
     c.n = c.op->arity;
     uint8_t flags = fz_u8(&in);

@@ -140,6 +140,86 @@ def fuzz_program():
             write("corpus/fuzz_alloc", f"{name}_m{mode}_{arg}", bytes([mode, arg]) + (bytes([arg + 1]) if mode == 3 else b"") + data)
 
 
+# Every registry op name (ops/*.c), for the expression dictionary and seeds.
+REGISTRY = ("abs add bce_with_logits celu clamp cos cross_entropy div dot dropout elu erf exp "
+            "expm1 gelu gelu_tanh hardsigmoid hardswish hardtanh huber l1_loss l1_penalty "
+            "l2_penalty layer_norm leaky_relu log log1p log_softmax logsigmoid logsumexp matmul "
+            "max mean mean_axis min mish mse mul neg nll pow prelu relu relu6 selu sigmoid silu "
+            "sin softmax softplus softsign sqrt square sub sum sum_axis tanh").split()
+UNARY = ("abs celu cos elu erf exp expm1 gelu gelu_tanh hardsigmoid hardswish hardtanh "
+         "leaky_relu log1p logsigmoid mish neg relu relu6 selu sigmoid silu sin softplus "
+         "softsign square tanh").split()
+
+
+def fuzz_expr():
+    """Expressions (and leading NAME=VALUE lines) for fuzz_expr."""
+    seeds = {
+        "poly": "x*x*x - 2*x + 1",
+        "sin_mul": "sin(x) * y",
+        "pow_hex": "x^0x1.8p1 + y/3",
+        "kink_relu": "x=0\nrelu(x) + abs(x)",
+        "vector_sum": "v=[0.5, -1.25, 2]\nsum(tanh(v) * v)",
+        "matrix": "m=[[1, 2], [3, 4]]\nsum(matmul(m, m))",
+        "index": "v=[1, 2, 3]\nv[0] * v[2] + v[1]",
+        "dot": "dot(v, w)",
+        "log_exp": "log(exp(x) + 1)",
+        "softmax": "v=[1, 2, 3]\nsum(log_softmax(v))",
+        "losses": "a=[0.5, -1]\nb=[1, 0]\nmse(a, b) + huber(a, b)",
+        "inf_const": "x * inf",
+        "nan_const": "x + nan",
+        "huge": "x=0x1.fffffffffffffp1023\nx * 2",
+        "subnormal": "x=0x0.0000000000001p-1022\nsqrt(x) + x",
+        "nested": "(((((x + 1)))))",
+        "unary_chain": "- - + - x",
+        "bad_char": "x $ y",
+        "unclosed": "sin(x",
+        "unknown_fn": "sine(x)",
+        "long_name": "a" * 300,
+        "long_number": "1" * 500,
+        "too_deep": "(" * 300 + "x" + ")" * 300,
+        "many_args": "max(" + ", ".join(["x"] * 70) + ")",
+        "value_bad": "x=[1, \nx",
+        "scalar_result_needed": "v=[1, 2]\nv * 2",
+    }
+    for i, name in enumerate(UNARY):
+        seeds["fn_" + name] = "x=%s\n%s(x) * y" % ("0" if i % 3 == 0 else "0x1.8p-1" if i % 3 == 1 else "-2.5", name)
+    for name, text in seeds.items():
+        write("corpus/fuzz_expr", name, text.replace("\\n", "\n").encode())
+    # teeth: plant_cube (fuzz_expr_planted registers it) where its backward is wrong
+    write("teeth", "fuzz_expr_planted", b"x=1.375\nplant_cube(x) + y")
+
+
+def fuzz_deepnet():
+    """MLP settings for fuzz_deepnet: bytes as decode() in fuzz_deepnet.c reads them."""
+    def net(depth, sizes, batch, hidden, output, act_param, init, scale_byte, scale_frac, bias, seed, xs):
+        b = [depth - 1] + [w - 1 for w in sizes] + [batch - 1, hidden, output, act_param, init, scale_byte]
+        if scale_byte:
+            b.append(scale_frac)
+        b += [bias, seed]
+        data = bytes(b)
+        for x in xs:  # raw-bit doubles (mode 1 of fz_double)
+            data += bytes([1]) + struct.pack("<d", x)
+        return data
+    # fz_range(lo, hi) reads one byte b and gives lo + b % (hi - lo + 1); scale 2^(b % 41 - 20)
+    seeds = {
+        "shallow_relu": net(1, [2, 1], 1, 1, 0, 0, 0, 20, 0, 0, 1, [0.5, -1.0]),
+        "tanh_3": net(3, [3, 4, 4, 1], 2, 2, 0, 0, 2, 20, 0, 0, 2, [0.25, -0.5, 1.0, 2.0, -1.5, 0.75]),
+        "sigmoid_vanish_32": net(32, [2] * 33, 1, 5, 5, 0, 3, 18, 0, 0, 3, [1.0, -1.0]),
+        "relu_explode_16": net(16, [4] * 17, 1, 1, 0, 0, 7, 24, 128, 0, 4, [1.0, 2.0, 3.0, 4.0]),
+        "linear_64_big_scale": net(64, [1] * 65, 1, 0, 0, 0, 7, 26, 0, 0, 5, [1.0]),
+        "zeros_init": net(2, [2, 2, 1], 1, 1, 0, 0, 1, 20, 0, 0, 6, [1.0, 1.0]),
+        "elu_param": net(4, [2, 3, 3, 3, 1], 1, 4, 2, 200, 5, 20, 0, 0, 7, [-3.0, 0.0]),
+        "leaky_bias": net(3, [2, 2, 2, 1], 2, 3, 0, 130, 4, 20, 0, 250, 8, [0.0, -0.0, 1e-300, -5.0]),
+        "huge_input": net(2, [1, 2, 1], 1, 2, 0, 0, 2, 20, 0, 0, 9, [1e300]),
+        "inf_input": net(2, [1, 2, 1], 1, 1, 0, 0, 2, 20, 0, 0, 10, [float("inf")]),
+        "nan_input": net(1, [1, 1], 1, 0, 0, 0, 2, 20, 0, 0, 11, [float("nan")]),
+        "overflow_scale": net(8, [2] * 9, 1, 0, 0, 0, 7, 40, 255, 0, 12, [1.0, 1.0]),
+        "orthogonal": net(5, [3] * 6, 2, 2, 0, 0, 6, 20, 0, 0, 13, [0.5] * 6),
+    }
+    for name, data in seeds.items():
+        write("corpus/fuzz_deepnet", name, data)
+
+
 def dicts():
     os.makedirs(os.path.join(HERE, "dict"), exist_ok=True)
     names = [n for n in OPS] + ["plant_cube"]
@@ -155,9 +235,24 @@ def dicts():
     for harness, extra in (("fuzz_op", raw_lines), ("fuzz_program", []), ("fuzz_alloc", [])):
         with open(os.path.join(HERE, "dict", harness + ".dict"), "w") as f:
             f.write("\n".join(lines + extra) + "\n")
+    ex = ["# fuzz_expr: every registry op name, the language's operators and forms, numbers"]
+    ex += ['fn_%s="%s("' % (n, n) for n in REGISTRY + ["plant_cube"]]  # plant_cube: the teeth build
+    toks = ["+", "-", "*", "/", "^", "(", ")", "[", "]", ",", "=", "\\x0a", "inf", "nan", "-inf",
+            "0x1p-1074", "0x1.fffffffffffffp1023", "0x1p-1022", "0x1.8p3", "1e308", "1e-320", "0.5",
+            "709.78", "-745.13", "x", "y", "v", "m", "x=", "v=[", "m=[[", "dot(", "neg(", "0x"]
+    ex += ['tok%d="%s"' % (i, t) for i, t in enumerate(toks)]
+    with open(os.path.join(HERE, "dict", "fuzz_expr.dict"), "w") as f:
+        f.write("\n".join(ex) + "\n")
+    dn = ["# fuzz_deepnet: raw-bit doubles (mode byte 1), activation and init bytes"]
+    dn += raw_lines[1:]
+    dn += ['act%d="\\x%02x"' % (i, i) for i in range(6)]
+    with open(os.path.join(HERE, "dict", "fuzz_deepnet.dict"), "w") as f:
+        f.write("\n".join(dn) + "\n")
 
 
 if __name__ == "__main__":
     fuzz_op()
     fuzz_program()
+    fuzz_expr()
+    fuzz_deepnet()
     dicts()

@@ -2,6 +2,7 @@
 #ifndef FZ_OPDECODE_H
 #define FZ_OPDECODE_H
 
+#include <stdbool.h>
 #include <ad/ad.h>
 #include "decode.h"
 
@@ -11,6 +12,17 @@
  * names fall back to an index, so every input names some op. The environment
  * variable ADCHECK_FUZZ_OP=name makes every pick that op (bytes are read alike). */
 const ad_op *fz_pick_op(fz_in *in);
+
+/* Whether op is named in the environment variable ADCHECK_FUZZ_SKIP (a comma or
+ * space separated list, read once): ops with open findings, which the CI budget
+ * leaves out (fuzz/known_failing). Harnesses drop inputs that reach such an op. */
+bool fz_op_skipped(const ad_op *op);
+/* The same for any name (fuzz_deepnet: "act:leaky_relu" for an activation). */
+bool fz_name_skipped(const char *name);
+
+/* MPFR bits of the harnesses' ad_check_grad calls: ADCHECK_FUZZ_PREC (64..4096,
+ * read once), default 256 (128 meets a finding: fuzz/findings/README.md). */
+unsigned fz_check_prec(void);
 
 /* Near-values for input i of op: its kinks and the edges of its box. */
 typedef struct fz_op_hints {

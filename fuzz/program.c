@@ -20,6 +20,10 @@ static size_t count_of(const ad_shape *s)
 static bool node_ok(const fz_prog *p, fz_node *nd)
 {
     const ad_op *op = nd->op;
+    /* Ops with integer inputs (class indices: nll, cross_entropy) check the
+     * values when recording; a program's computed nodes are not integers. */
+    if (op->int_inputs)
+        return false;
     double full[AD_MAX_ATTR];
     for (unsigned k = 0; k < AD_MAX_ATTR; k++)
         full[k] = k < nd->n_attr ? nd->attr[k] : k < op->n_attr && op->attr_default ? op->attr_default[k] : 0.0;
