@@ -6,7 +6,8 @@
  * What is not thread-safe: ad_op_register / ad_op_unregister_all (the custom-op
  * registry is a plain array: register before starting threads), so also the
  * command's expr_ops_register; one tape, parameter or optimizer used from two
- * threads at once (ad_use on a shared parameter writes its binding count). */
+ * threads at once (ad_use on a shared parameter writes its binding count).
+ * A thread that ran MPFR checks should call mpfr_free_cache() before it ends. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -63,9 +64,12 @@ static void run_job(job *j)
     ad_tape_free(t);
 }
 
+/* MPFR keeps per-thread caches (constants such as log 2): a thread that ran
+ * checks frees them before it ends, or LeakSanitizer reports them. */
 static void *thread_main(void *arg)
 {
     run_job(arg);
+    mpfr_free_cache();
     return NULL;
 }
 
