@@ -25,6 +25,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 #include <ad/ad.h>
@@ -286,6 +287,76 @@ static void test_hostile_custom_op_rejections_at_record_time(void **state)
     ad_tape_free(t);
 }
 
+/* A saved program (ad_check_load) is input too: every malformed file gives
+ * AD_EPARSE (or AD_ENOTFOUND) and a message naming the node. */
+static void test_hostile_replay_files_are_rejected_with_the_node_named(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        ad_status status;
+        const char *msg;
+    } cases[] = {
+        {"\n", AD_EPARSE, "ad_check_load: not an adcheck replay file (version 1)"},
+        {"adcheck-replay 2\n", AD_EPARSE, "ad_check_load: not an adcheck replay file (version 1)"},
+        {"adcheck-replay 1\nrelu_at_zero x\n", AD_EPARSE, "ad_check_load: missing relu_at_zero"},
+        {"adcheck-replay 1\nrelu_at_zero 2\n", AD_EINVAL,
+         "ad_tape_set_relu_at_zero: gradient at 0 must be in [0, 1], got 2"},
+        {"adcheck-replay 1\nrelu_at_zero 0\n# only a comment\n", AD_EPARSE, "ad_check_load: missing the loss line"},
+        {"adcheck-replay 1\nrelu_at_zero 0\nleaf 0\n", AD_EPARSE, "ad_check_load: node 0: unknown kind 'leaf'"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 1 0\n", AD_EPARSE, "ad_check_load: node 0: nodes must come in order"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 0 5\n", AD_EPARSE, "ad_check_load: node 0: bad rank"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 0 1 -1\n", AD_EPARSE, "ad_check_load: node 0: bad dimension 0"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 0 4 16777216 16777216 1 1\n", AD_EPARSE,
+         "ad_check_load: node 0: shape too large"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 0 1 2 1.5 zz\n", AD_EPARSE,
+         "ad_check_load: node 0: value 1 is not a number"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 0 0 1\nop 1\n", AD_EPARSE, "ad_check_load: node 1: missing op name"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 0 0 1\nop 1 frob 1 0 0\n", AD_ENOTFOUND,
+         "ad_check_load: node 1: no op named 'frob' is registered"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 0 0 1\nop 1 tanh 9\n", AD_EPARSE,
+         "ad_check_load: node 1: bad input count"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 0 0 1\nop 1 tanh 1 1 0\n", AD_EPARSE,
+         "ad_check_load: node 1: input 0 must name an earlier node"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 0 0 1\nop 1 tanh 1 0 x\n", AD_EPARSE,
+         "ad_check_load: node 1: bad attribute count"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 0 0 1\nop 1 leaky_relu 1 0 1 q\n", AD_EPARSE,
+         "ad_check_load: node 1: attribute 0 is not a number"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 0 0 1\nop 1 leaky_relu 1 0 1 nan\n", AD_EINVAL,
+         "ad_leaky_relu: node 1: attribute slope is nan; attributes must be finite"},
+        {"adcheck-replay 1\nrelu_at_zero 0\ninput 0 0 1\nloss 1\n", AD_EPARSE,
+         "ad_check_load: the loss must name a loaded node"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ad_tape *t = ad_tape_new(NULL);
+        FILE *f = fmemopen((void *)cases[i].text, strlen(cases[i].text), "r");
+        assert_non_null(f);
+        ad_var loss = AD_NIL;
+        ad_status st = ad_check_load(t, f, &loss);
+        fclose(f);
+        if (st != cases[i].status || strcmp(ad_tape_error(t), cases[i].msg) != 0)
+            fail_msg("file %zu: got %s '%s', want %s '%s'", i, ad_status_name(st), ad_tape_error(t),
+                     ad_status_name(cases[i].status), cases[i].msg);
+        ad_tape_free(t);
+    }
+    /* NULL arguments and a tape that is not empty */
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var loss;
+    assert_int_equal(ad_check_load(NULL, stdin, &loss), AD_EINVAL);
+    assert_int_equal(ad_check_load(t, NULL, &loss), AD_EINVAL);
+    assert_string_equal(ad_tape_error(t), "ad_check_load: the file is NULL");
+    ad_tape_free(t);
+    t = ad_tape_new(NULL);
+    assert_int_equal(ad_check_load(t, stdin, NULL), AD_EINVAL);
+    assert_string_equal(ad_tape_error(t), "ad_check_load: loss is NULL");
+    ad_tape_free(t);
+    t = ad_tape_new(NULL);
+    ad_scalar(t, 1);
+    assert_int_equal(ad_check_load(t, stdin, &loss), AD_EINVAL);
+    assert_string_equal(ad_tape_error(t), "ad_check_load: the tape must be empty (reset it first)");
+    ad_tape_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_hostile_backward_twice_gives_the_same_gradients),
         cmocka_unit_test(test_hostile_checking_a_tape_in_error_returns_the_first_error),
         cmocka_unit_test(test_hostile_custom_op_rejections_at_record_time),
+        cmocka_unit_test(test_hostile_replay_files_are_rejected_with_the_node_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
