@@ -287,6 +287,47 @@ static void test_hostile_custom_op_rejections_at_record_time(void **state)
     ad_tape_free(t);
 }
 
+/* Registration: the cases test_registry.c does not cover, and the table limit. */
+static void test_hostile_custom_op_registration_limits(void **state)
+{
+    (void)state;
+    char why[200];
+    size_t before = ad_op_count();
+    ad_op op = hostile_scale;
+    op.name = "";
+    assert_int_equal(ad_op_register(&op, why, sizeof why), AD_EINVAL);
+    assert_string_equal(why, "ad_op_register: the op has no name");
+    op.name = "many_attrs";
+    op.n_attr = 5;
+    assert_int_equal(ad_op_register(&op, why, sizeof why), AD_EINVAL);
+    assert_string_equal(why, "ad_op_register: op 'many_attrs' has more than 4 attributes");
+    op.n_attr = 1;
+    op.attr_name = NULL;
+    assert_int_equal(ad_op_register(&op, why, sizeof why), AD_EINVAL);
+    assert_string_equal(why, "ad_op_register: op 'many_attrs' has attributes but no names or defaults");
+    op.attr_name = k_name;
+    op.n_kinks = 1;
+    assert_int_equal(ad_op_register(&op, why, sizeof why), AD_EINVAL);
+    assert_string_equal(why, "ad_op_register: op 'many_attrs' declares kinks but gives none");
+    assert_int_equal(ad_op_count(), before);
+    /* 256 custom ops fit; the 257th is refused; unregistering empties the table */
+    static ad_op table[257];
+    static char names[257][16];
+    size_t ok = 0;
+    for (size_t i = 0; i < 257; i++) {
+        snprintf(names[i], sizeof names[i], "hostile_%zu", i);
+        table[i] = hostile_scale;
+        table[i].name = names[i];
+        ok += ad_op_register(&table[i], why, sizeof why) == AD_OK;
+    }
+    assert_int_equal(ok, 256); /* none were registered before */
+    assert_int_equal(ad_op_register(&table[256], why, sizeof why), AD_ELIMIT);
+    assert_string_equal(why, "ad_op_register: no room for 'hostile_256' (256 custom ops at most)");
+    ad_op_unregister_all();
+    assert_int_equal(ad_op_count(), before);
+    assert_null(ad_op_find("hostile_0"));
+}
+
 /* A saved program (ad_check_load) is input too: every malformed file gives
  * AD_EPARSE (or AD_ENOTFOUND) and a message naming the node. */
 static void test_hostile_replay_files_are_rejected_with_the_node_named(void **state)
@@ -366,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_hostile_checking_a_tape_in_error_returns_the_first_error),
         cmocka_unit_test(test_hostile_custom_op_rejections_at_record_time),
         cmocka_unit_test(test_hostile_replay_files_are_rejected_with_the_node_named),
+        cmocka_unit_test(test_hostile_custom_op_registration_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
