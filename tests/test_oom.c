@@ -367,6 +367,26 @@ static ad_status scen_verify(counting_alloc *c)
     return AD_OK;
 }
 
+/* Known bug, reported (ops/linalg.c belongs to the perf work): matmul's
+ * reference returns 1, not AD_ENOMEM, when its malloc fails, so a sweep or a
+ * check under memory pressure skips the point instead of failing. Built as
+ * test_oom_matmul, which exits 77 (skip) naming the bug while it stands. */
+#ifdef OOM_KNOWN_BUG_MATMUL
+static ad_status scen_verify_matmul(counting_alloc *c)
+{
+    (void)c;
+    ad_verify_opts o = ad_verify_opts_default();
+    o.samples = 3;
+    o.special_points = false;
+    o.prec = 128;
+    ad_op_report r;
+    ad_status st = ad_op_verify(ad_op_find("matmul"), &o, &r);
+    if (st == AD_OK && !r.pass)
+        fail_msg("matmul under fault %zu: %s", fault.fail_at, r.first_failure);
+    return st;
+}
+#endif
+
 static ad_status scen_expr(counting_alloc *c)
 {
     static const char src[] = "sum(tanh(v) * [1, 2, 3]) + relu(x)^2 / (1 + exp(-x)) + dot(v, v)";
@@ -563,9 +583,26 @@ static void test_oom_allocation_sites_reached(void **state)
     assert_true(lib_hit * 100 >= lib * OOM_SITE_FLOOR);
 }
 
+#ifdef OOM_KNOWN_BUG_MATMUL
+static void test_oom_matmul_reference(void **state)
+{
+    (void)state;
+    run_both("matmul", scen_verify_matmul);
+}
+#endif
+
 int main(void)
 {
     mp_set_memory_functions(gmp_alloc, gmp_realloc, gmp_free);
+#ifdef OOM_KNOWN_BUG_MATMUL
+    const struct CMUnitTest known[] = {cmocka_unit_test(test_oom_matmul_reference)};
+    if (cmocka_run_group_tests(known, NULL, NULL) != 0) {
+        fprintf(stderr, "skip: known bug in ops/linalg.c: matmul's MPFR reference returns 1, not "
+                        "AD_ENOMEM, when malloc fails, so ad_op_verify passes without the point\n");
+        return 77;
+    }
+    return 0;
+#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_oom_building_and_backward),
         cmocka_unit_test(test_oom_check_grad_with_mpfr),
