@@ -109,12 +109,12 @@ static void describe_inputs(const ad_tape *t, const ad__node *n, size_t i, char 
         label_of(x, xl, sizeof xl);
         int w;
         if (n->op->flags & AD_OP_ELEMENTWISE) {
-            size_t j = bcast_index(&n->shape, &x->shape, i);
+            size_t j = bcast_index(n->shape, x->shape, i);
             w = snprintf(buf + used, len - used, "%sx%u[%zu]%s = %.17g", sep, k, j, xl,
                          shown(x->val[j]));
         } else {
             char s[96];
-            size_t c = count_of(&x->shape), at = 0, bad = c;
+            size_t c = count_of(x->shape), at = 0, bad = c;
             double big = 0.0;
             for (size_t j = 0; j < c; j++) {
                 if (bad == c && !isfinite(x->val[j]))
@@ -122,7 +122,7 @@ static void describe_inputs(const ad_tape *t, const ad__node *n, size_t i, char 
                 if (fabs(x->val[j]) > big)
                     big = fabs(x->val[j]), at = j;
             }
-            ad_shape_format(&x->shape, s, sizeof s);
+            ad_shape_format(x->shape, s, sizeof s);
             if (bad < c)
                 w = snprintf(buf + used, len - used, "%sx%u%s %s has x%u[%zu] = %g", sep, k, xl, s,
                              k, bad, shown(x->val[bad]));
@@ -153,7 +153,7 @@ bool ad__anomaly_forward(ad_tape *t, const ad__node *n)
     describe_inputs(t, n, i, ins, sizeof ins);
     ad__fail(t, AD_EDOMAIN, "ad_%s: anomaly: node %zu%s forward gave %g at element %zu of %s; inputs there: %s",
              n->op->name, t->n_nodes, label_of(n, lab, sizeof lab), shown(n->val[i]), i,
-             ad_shape_format(&n->shape, shape, sizeof shape), ins);
+             ad_shape_format(n->shape, shape, sizeof shape), ins);
     return false;
 }
 

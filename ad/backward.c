@@ -15,7 +15,10 @@ static ad_status zero_grads(ad_tape *t, size_t last)
             if (!n->grad)
                 return ad__fail(t, AD_ENOMEM, NULL);
         }
-        memset(n->grad, 0, n->count * sizeof(double));
+        if (n->count == 1)
+            n->grad[0] = 0.0; /* the scalar path: no memset call per node */
+        else
+            memset(n->grad, 0, n->count * sizeof(double));
     }
     return AD_OK;
 }
@@ -29,11 +32,11 @@ ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
     ad__node *ln = ad__resolve(t, loss, "ad_backward");
     if (!ln)
         return t->status;
-    if (ln->count != 1 || ln->shape.rank != 0) {
+    if (ln->count != 1 || ln->shape->rank != 0) {
         char b[96];
         return ad__fail(t, AD_ENOTSCALAR,
                         "ad_backward: the loss (node %u) must be a scalar, its shape is %s",
-                        loss.index, ad_shape_format(&ln->shape, b, sizeof b));
+                        loss.index, ad_shape_format(ln->shape, b, sizeof b));
     }
     if (!ln->needs_grad)
         return AD_OK; /* a constant loss: nothing to differentiate */

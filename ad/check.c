@@ -273,7 +273,7 @@ static void blame(run *s)
         ad_shape xs[AD_MAX_ARITY];
         const double *x[AD_MAX_ARITY];
         for (unsigned k = 0; k < n->n_in; k++) {
-            xs[k] = t->nodes[n->in[k]].shape;
+            xs[k] = *t->nodes[n->in[k]].shape;
             x[k] = t->nodes[n->in[k]].val;
             total += t->nodes[n->in[k]].count;
         }
@@ -363,7 +363,7 @@ ad_status ad_check_grad(ad_tape *t, ad_var loss, const ad_check_opts *opts, ad_c
     ad__node *ln = ad__resolve(t, loss, "ad_check_grad");
     if (!ln)
         return t->status;
-    if (ln->count != 1 || ln->shape.rank != 0)
+    if (ln->count != 1 || ln->shape->rank != 0)
         return ad__fail(t, AD_ENOTSCALAR, "ad_check_grad: the loss (node %u) must be a scalar",
                         loss.index);
     run s;

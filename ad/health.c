@@ -35,7 +35,7 @@ static void grad_stats(const ad_param *p, double *norm, double *max_abs, bool *n
 /* Counts the units of a node whose output is exactly 0 in every row. */
 static void dead_units(const ad__node *n, size_t index, ad_health_units *u)
 {
-    size_t units = n->shape.rank >= 2 ? n->shape.dim[n->shape.rank - 1] : n->count;
+    size_t units = n->shape->rank >= 2 ? n->shape->dim[n->shape->rank - 1] : n->count;
     size_t rows = units ? n->count / units : 0;
     memset(u, 0, sizeof *u);
     u->node = index;

@@ -32,18 +32,28 @@ void ad__arena_release(ad__arena *ar, const ad_allocator *a);
 /* ---- tape (tape.c) ---- */
 enum { AD__LEAF_INPUT, AD__LEAF_CONST, AD__LEAF_PARAM, AD__NODE_OP };
 
+/* One recorded value. Kept small because a scalar program is memory-bound on
+ * this record (72 bytes, from 144): the shape and the attributes live out of
+ * line, a scalar's shape and an attribute-less op's attributes point at shared
+ * static records, so rank-0 nodes store nothing but pointers. */
 typedef struct ad__node {
     const ad_op *op;            /* NULL for leaves                         */
-    ad_param *param;            /* the bound parameter of a param leaf     */
+    union {                     /* a leaf has no attributes, an op node no parameter */
+        ad_param *param;        /* the bound parameter of a param leaf     */
+        const double *attr;     /* op nodes: AD_MAX_ATTR values, ad__no_attr or an arena copy */
+    };
     double *val;                /* count values                            */
     double *grad;               /* count values, allocated by backward     */
     size_t count;
-    ad_shape shape;
-    uint32_t in[AD_MAX_ARITY];  /* input node indices, all < own index     */
-    double attr[AD_MAX_ATTR];
+    const ad_shape *shape;      /* ad__scalar_shape, an input's, or an arena copy */
     const char *label;          /* ad_var_label's copy (in the arena), or NULL */
+    uint32_t in[AD_MAX_ARITY];  /* input node indices, all < own index     */
     uint8_t n_in, kind, needs_grad;
 } ad__node;
+
+/* The shared rank-0 shape and the all-zero attributes nodes point at. */
+extern const ad_shape ad__scalar_shape;
+extern const double ad__no_attr[AD_MAX_ATTR];
 
 struct ad_tape {
     ad_allocator alloc;
@@ -105,6 +115,9 @@ bool ad__anomaly_forward(ad_tape *t, const ad__node *n);
 /* After node i's backward: AD_EDOMAIN (recorded) when it made an input's
  * gradient NaN or +-inf, else AD_OK. */
 ad_status ad__anomaly_backward(ad_tape *t, size_t i);
+
+/* ---- broadcasting (ops/broadcast.c): the binary elementwise shape rule ---- */
+ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t why_len);
 
 /* ---- registry (ops/registry.c) ---- */
 bool ad__op_is_builtin(const ad_op *op);

@@ -101,10 +101,10 @@ int ad__mp_eval(ad__mp *m, const double *u, size_t k, int s, mpfr_ptr out)
                      n->op->name, i);
             return 1;
         }
-        ad_ref_args a = {.n_in = n->n_in, .ys = n->shape, .attr = n->attr};
+        ad_ref_args a = {.n_in = n->n_in, .ys = *n->shape, .attr = n->attr};
         for (unsigned q = 0; q < n->n_in; q++) {
             a.x[q] = m->v[n->in[q]];
-            a.xs[q] = t->nodes[n->in[q]].shape;
+            a.xs[q] = *t->nodes[n->in[q]].shape;
         }
         int rs = n->op->reference(&a, y, MPFR_RNDN);
         if (rs == AD_ENOMEM) /* no memory is not "no reference": the check must not pass on FD alone */

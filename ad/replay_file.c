@@ -38,9 +38,9 @@ ad_status ad_check_save(ad_tape *t, ad_var loss, const ad_check_report *r, FILE 
             for (unsigned k = 0; k < n->op->n_attr; k++)
                 bad |= fprintf(f, " %a", n->attr[k]) < 0;
         } else {
-            bad |= fprintf(f, " %u", n->shape.rank) < 0;
-            for (unsigned k = 0; k < n->shape.rank; k++)
-                bad |= fprintf(f, " %zu", n->shape.dim[k]) < 0;
+            bad |= fprintf(f, " %u", n->shape->rank) < 0;
+            for (unsigned k = 0; k < n->shape->rank; k++)
+                bad |= fprintf(f, " %zu", n->shape->dim[k]) < 0;
             for (size_t e = 0; e < n->count; e++)
                 bad |= fprintf(f, " %a", n->val[e]) < 0;
         }

@@ -7,6 +7,9 @@
 
 static atomic_uint next_tape_id = 1;
 
+const ad_shape ad__scalar_shape = {0, {0, 0, 0, 0}};
+const double ad__no_attr[AD_MAX_ATTR] = {0.0, 0.0, 0.0, 0.0};
+
 /* Returned when a tape cannot be created: every call on it is a no-op. */
 static ad_tape nomem_tape = {
     .status = AD_ENOMEM,
@@ -168,7 +171,7 @@ double ad_value_scalar(const ad_tape *t, ad_var v)
 ad_shape ad_var_shape(const ad_tape *t, ad_var v)
 {
     const ad__node *n = peek(t, v);
-    return n ? n->shape : AD_SCALAR;
+    return n ? *n->shape : AD_SCALAR;
 }
 
 const double *ad_grad(const ad_tape *t, ad_var v)
@@ -177,24 +180,31 @@ const double *ad_grad(const ad_tape *t, ad_var v)
     return n && n->needs_grad ? n->grad : NULL;
 }
 
-/* Appends a node with room for its values; NULL (tape in error) on failure. */
-/* fn is "ad_input" and the like; for an op node, prefix "ad_" and fn the op's name. */
-static ad__node *push_node(ad_tape *t, const char *prefix, const char *fn, ad_shape shape)
+/* Appends a node with room for its values; NULL (tape in error) on failure.
+ * fn is "ad_input" and the like; for an op node, prefix "ad_" and fn the op's name.
+ * shared: a record equal to *shape that lives as long as the recording (an
+ * input's), or NULL; rank 0 points at the static scalar shape, anything else
+ * is copied into the arena, so a scalar node costs no shape bytes at all. */
+static ad__node *push_node(ad_tape *t, const char *prefix, const char *fn, const ad_shape *shape,
+                           const ad_shape *shared)
 {
-    size_t count;
-    ad_status st = ad_shape_count(&shape, &count);
-    if (st != AD_OK) {
-        char b[96];
-        ad__fail(t, st, "%s%s: node %zu: shape %s: %s", prefix, fn, t->n_nodes,
-                 ad_shape_format(&shape, b, sizeof b), ad_status_str(st));
-        return NULL;
+    size_t count = 1;
+    if (shape->rank != 0) {
+        ad_status st = ad_shape_count(shape, &count);
+        if (st != AD_OK) {
+            char b[96];
+            ad__fail(t, st, "%s%s: node %zu: shape %s: %s", prefix, fn, t->n_nodes,
+                     ad_shape_format(shape, b, sizeof b), ad_status_str(st));
+            return NULL;
+        }
     }
     if (t->n_nodes >= UINT32_MAX - 1) {
         ad__fail(t, AD_ELIMIT, "%s%s: the tape is full (%zu nodes)", prefix, fn, t->n_nodes);
         return NULL;
     }
     if (t->n_nodes == t->cap_nodes) {
-        size_t cap = t->cap_nodes ? 2 * t->cap_nodes : 256, bytes;
+        /* grow by half: a long recording holds at most a third unused */
+        size_t cap = t->cap_nodes ? t->cap_nodes + t->cap_nodes / 2 : 256, bytes;
         if (!ad__mul_size(cap, sizeof *t->nodes, &bytes)) {
             ad__fail(t, AD_ENOMEM, NULL);
             return NULL;
@@ -207,16 +217,29 @@ static ad__node *push_node(ad_tape *t, const char *prefix, const char *fn, ad_sh
         t->nodes = nodes;
         t->cap_nodes = cap;
     }
+    const ad_shape *shp = &ad__scalar_shape;
+    if (shape->rank != 0) {
+        shp = shared;
+        if (!shp) {
+            /* 40 bytes as 5 doubles: the arena hands out 8-byte aligned blocks */
+            ad_shape *copy = (ad_shape *)(void *)ad__arena_doubles(
+                &t->arena, &t->alloc, (sizeof(ad_shape) + sizeof(double) - 1) / sizeof(double));
+            if (!copy) {
+                ad__fail(t, AD_ENOMEM, NULL);
+                return NULL;
+            }
+            *copy = *shape;
+            shp = copy;
+        }
+    }
     double *val = ad__arena_doubles(&t->arena, &t->alloc, count);
     if (!val) {
         ad__fail(t, AD_ENOMEM, NULL);
         return NULL;
     }
     ad__node *n = &t->nodes[t->n_nodes];
-    memset(n, 0, sizeof *n);
-    n->val = val;
-    n->count = count;
-    n->shape = shape;
+    /* one store of the whole record, no memset of padding first */
+    *n = (ad__node){.val = val, .count = count, .shape = shp}; /* param NULL */
     return n;
 }
 
@@ -224,7 +247,7 @@ static ad_var record_leaf(ad_tape *t, const char *fn, int kind, ad_shape shape, 
 {
     if (!t || t->status != AD_OK)
         return AD_NIL;
-    ad__node *n = push_node(t, "", fn, shape);
+    ad__node *n = push_node(t, "", fn, &shape, NULL);
     if (!n)
         return AD_NIL;
     if (data)
@@ -273,10 +296,10 @@ void ad__node_args(const ad_tape *t, const ad__node *n, ad_op_args *a)
     for (unsigned i = 0; i < n->n_in; i++) {
         const ad__node *in = &t->nodes[n->in[i]];
         a->x[i] = in->val;
-        a->xs[i] = in->shape;
+        a->xs[i] = *in->shape;
     }
     a->y = n->val;
-    a->ys = n->shape;
+    a->ys = *n->shape;
     a->attr = n->attr;
     a->kink_grad = t->relu_at_zero;
 }
@@ -303,7 +326,8 @@ static bool take_attrs(ad_tape *t, const ad_op *op, const double *attr, unsigned
             return false;
         }
     }
-    char why[200] = "";
+    char why[200];
+    why[0] = '\0';
     if (op->check_attr && op->check_attr(out, why, sizeof why) != AD_OK) {
         ad__fail(t, AD_EINVAL, "ad_%s: node %zu: %s", op->name, t->n_nodes, why);
         return false;
@@ -326,7 +350,8 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
         return AD_NIL;
     }
     uint32_t idx[AD_MAX_ARITY];
-    bool needs_grad = false;
+    const ad_shape *xshape[AD_MAX_ARITY] = {&ad__scalar_shape};
+    bool needs_grad = false, all_scalar = true;
     for (unsigned i = 0; i < n_in; i++) {
         const ad__node *x = peek(t, in[i]);
         if (!x) {
@@ -337,20 +362,28 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
             return AD_NIL;
         }
         idx[i] = in[i].index;
+        xshape[i] = x->shape;
+        all_scalar &= x->shape->rank == 0;
         needs_grad |= x->needs_grad;
     }
+    /* most ops take no attributes: skip the defaults-and-checks walk */
     double attrs[AD_MAX_ATTR];
-    if (!take_attrs(t, op, attr, n_attr, attrs))
+    bool has_attr = n_attr || op->n_attr;
+    if (has_attr && !take_attrs(t, op, attr, n_attr, attrs))
         return AD_NIL;
 
-    ad_op_args a = {.n_in = n_in, .attr = attrs, .kink_grad = t->relu_at_zero};
+    ad_op_args a = {.n_in = n_in, .attr = has_attr ? attrs : ad__no_attr,
+                    .kink_grad = t->relu_at_zero};
     for (unsigned i = 0; i < n_in; i++) {
         a.x[i] = t->nodes[idx[i]].val;
-        a.xs[i] = t->nodes[idx[i]].shape;
+        a.xs[i] = *xshape[i];
     }
     ad_shape out = n_in ? a.xs[0] : AD_SCALAR;
-    if (op->shape) {
-        char why[200] = "";
+    /* the scalar fast path: broadcasting scalars gives a scalar, nothing to ask */
+    bool trivial = all_scalar && op->shape == ad__bcast_shape;
+    if (op->shape && !trivial) {
+        char why[200];
+        why[0] = '\0'; /* not `= ""`: that clears all 200 bytes on every op */
         ad_status st = op->shape(&a, &out, why, sizeof why);
         if (st != AD_OK) {
             char s0[96], s1[96] = "";
@@ -362,15 +395,30 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
             return AD_NIL;
         }
     }
-    ad__node *n = push_node(t, "ad_", op->name, out);
+    /* an output shaped like an input shares that input's shape record */
+    const ad_shape *shared = NULL;
+    for (unsigned i = 0; i < n_in && !shared; i++)
+        if (xshape[i]->rank != 0 && ad_shape_equal(xshape[i], &out))
+            shared = xshape[i];
+    ad__node *n = push_node(t, "ad_", op->name, &out, shared);
     if (!n)
         return AD_NIL;
+    n->attr = ad__no_attr;
+    if (has_attr) {
+        /* attributes out of line: only ops that take them pay for them */
+        double *copy = ad__arena_doubles(&t->arena, &t->alloc, AD_MAX_ATTR);
+        if (!copy) {
+            ad__fail(t, AD_ENOMEM, NULL);
+            return AD_NIL;
+        }
+        memcpy(copy, attrs, sizeof attrs);
+        n->attr = copy;
+    }
     n->op = op;
     n->kind = AD__NODE_OP;
     n->n_in = (uint8_t)n_in;
     n->needs_grad = needs_grad;
     memcpy(n->in, idx, n_in * sizeof idx[0]);
-    memcpy(n->attr, attrs, sizeof attrs);
     a.ys = out;
     op->forward(&a, n->val);
     if (t->anomaly && !ad__anomaly_forward(t, n))

@@ -203,20 +203,41 @@ static void kink_element(ad__sweep *sw, unsigned k, size_t e, double kg, mpfr_pt
 
 static void set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent);
 
-/* f(x + h) - f(x - h) lost to cancellation: some output element's difference
- * is 0 or below what the working precision resolves next to f itself, as for
- * cos at 2^-1022, whose slope is 2^-1022 next to the value 1. */
-static bool cancelled(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm)
+/* The difference f(x + h) - f(x - h) is not resolved: the rounding of the
+ * f values at the working precision, sum_j |w_j| (|f+_j| + |f-_j|) 2^-prec,
+ * is not negligible (2^-64) next to the cotangent-weighted difference or the
+ * engine's own 2 h |g|. So it is for cos at 2^-1022 (slope 2^-1022 next to
+ * the value 1) or sigmoid at 700 (1 - e^-700). Where both are 0 (a constant
+ * piece) it asks for one escalation only: tries says how many were made. */
+static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, int tries)
 {
+    mpfr_ptr diff = sw->acc, err = sw->sc, t = sw->t1;
+    mpfr_set_zero(diff, 1);
+    mpfr_set_zero(err, 1);
     for (size_t j = 0; j < sw->ny; j++) {
-        if (!mpfr_number_p(fp + j) || !mpfr_number_p(fm + j) || mpfr_zero_p(fp + j))
-            continue;
-        mpfr_sub(sw->t1, fp + j, fm + j, MPFR_RNDN);
-        if (mpfr_zero_p(sw->t1) ||
-            mpfr_get_exp(fp + j) - mpfr_get_exp(sw->t1) > (mpfr_exp_t)sw->cur_prec - 64)
-            return true;
+        if (!mpfr_number_p(fp + j) || !mpfr_number_p(fm + j))
+            return false; /* non-finite values: the NaN checks judge those */
+        double w = fabs(sw->w[j]);
+        mpfr_sub(t, fp + j, fm + j, MPFR_RNDN);
+        mpfr_abs(t, t, MPFR_RNDN);
+        mpfr_mul_d(t, t, w, MPFR_RNDN);
+        mpfr_add(diff, diff, t, MPFR_RNDN);
+        mpfr_abs(t, fp + j, MPFR_RNDN);
+        mpfr_mul_d(t, t, w, MPFR_RNDN);
+        mpfr_add(err, err, t, MPFR_RNDN);
+        mpfr_abs(t, fm + j, MPFR_RNDN);
+        mpfr_mul_d(t, t, w, MPFR_RNDN);
+        mpfr_add(err, err, t, MPFR_RNDN);
     }
-    return false;
+    mpfr_mul_d(t, sw->h, 2.0 * fabs(g), MPFR_RNDN);
+    if (mpfr_cmp(t, diff) > 0)
+        mpfr_set(diff, t, MPFR_RNDN);
+    if (mpfr_zero_p(err))
+        return false;
+    if (mpfr_zero_p(diff))
+        return tries == 0;
+    mpfr_mul_2si(err, err, -(long)sw->cur_prec + 64, MPFR_RNDN);
+    return mpfr_cmp(err, diff) > 0;
 }
 
 /* Backward and tangent against MPFR central differences, element by element. */
@@ -251,14 +272,15 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
             /* relative to x (a step never leaves log's or sqrt's domain);
              * fit_prec made room for x +- h next to O(1) terms */
             long third = (long)(sw->o.prec / 3);
-            /* up to two doublings of the precision when the difference cancels */
+            /* up to four doublings of the precision when the difference cancels (a
+             * saturated tail such as 1 - e^-700 needs about 1100 bits) */
             mpfr_prec_t base = sw->cur_prec;
             for (int tries = 0;; tries++) {
                 mpfr_set_d(sw->h, xv != 0.0 ? fabs(xv) : ldexp(1.0, (int)-third), MPFR_RNDN);
                 mpfr_mul_2si(sw->h, sw->h, -third, MPFR_RNDN);
                 if (moved(sw, k, e, 1, fp) || moved(sw, k, e, -1, fm))
                     return;
-                if (kink || tries == 2 || !cancelled(sw, fp, fm))
+                if (kink || tries == 4 || !unresolved(sw, fp, fm, sw->gx[k][e], tries))
                     break;
                 set_prec(sw, base << (tries + 1), true);
             }

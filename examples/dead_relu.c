@@ -20,7 +20,7 @@ static ad_var step(ad_tape *t, void *ud, size_t s)
     (void)s;
     task *k = ud;
     ad_var x = ad_const(t, AD_MAT(N, 2), k->x);
-    return ex_mse(t, ad_mlp_forward(t, k->net, x), ad_const(t, AD_MAT(N, 1), k->y));
+    return ad_mse(t, ad_mlp_forward(t, k->net, x), ad_const(t, AD_MAT(N, 1), k->y));
 }
 
 typedef struct outcome {

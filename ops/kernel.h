@@ -103,6 +103,10 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
     static void NAME##_forward(const ad_op_args *a, double *y)                            \
     {                                                                                     \
         ad__bcast b;                                                                      \
+        if (a->ys.rank == 0) { /* scalars: skip the broadcast bookkeeping */              \
+            y[0] = NAME##_f(a->x[0][0], a->x[1][0]);                                      \
+            return;                                                                       \
+        }                                                                                 \
         ad__bcast_init(&b, &a->ys, &a->xs[0], &a->xs[1]);                                 \
         AD__BCAST_FOR(b, y[i] = NAME##_f(a->x[0][i0], a->x[1][i1]));                      \
     }                                                                                     \
@@ -110,6 +114,14 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
                                 double *const gx[AD_MAX_ARITY])                           \
     {                                                                                     \
         ad__bcast b;                                                                      \
+        if (a->ys.rank == 0) { /* a rank-0 output has rank-0 inputs */                    \
+            double x0 = a->x[0][0], x1 = a->x[1][0];                                      \
+            if (gx[0])                                                                    \
+                gx[0][0] += gy[0] * NAME##_da(x0, x1, a->y[0]);                           \
+            if (gx[1])                                                                    \
+                gx[1][0] += gy[0] * NAME##_db(x0, x1, a->y[0]);                           \
+            return;                                                                       \
+        }                                                                                 \
         ad__bcast_init(&b, &a->ys, &a->xs[0], &a->xs[1]);                                 \
         if (gx[0])                                                                        \
             AD__BCAST_FOR(b, gx[0][i0] += gy[i] * NAME##_da(a->x[0][i0], a->x[1][i1], a->y[i])); \
@@ -354,6 +366,15 @@ double ad__lse_parts(const double *x, size_t n, double *m, size_t *k);
 double ad__abs_grad(double d);
 /* Piece of |d|: -1, +1, AD_PIECE_KINK at 0. */
 int ad__abs_piece(double d);
+
+/* C (+)= op(A) op(B) for an m x k op(A) (element (i, p) at A[i*rsa + p*csa]) and
+ * a k x n op(B) (element (p, j) at B[p*rsb + j*csb]) into row-major C with row
+ * stride ldc; accumulate 0 overwrites C. Cache- and register-blocked, with the
+ * micro-kernel chosen for the CPU at run time (ops/gemm.c). */
+void ad__gemm(size_t m, size_t n, size_t k, const double *A, size_t rsa, size_t csa,
+              const double *B, size_t rsb, size_t csb, double *C, size_t ldc, int accumulate);
+/* The micro-kernel in use: "c", "avx2" or "avx512" (for benchmarks). */
+const char *ad__gemm_variant(void);
 
 /* The four kernel slots of an op made by AD__UNARY_KERNELS or AD__BINARY_KERNELS. */
 #define AD__KERNEL_SLOTS(NAME)                                                            \

@@ -38,22 +38,11 @@ static ad_status matmul_shape(const ad_op_args *a, ad_shape *out, char *why, siz
     return AD_OK;
 }
 
-/* C (+)= A B for one batch; i-k-j order keeps the inner loop contiguous. */
+/* C (+)= A B for one batch (row-major, no transposes). */
 static void mm_kernel(const double *A, const double *B, double *C, size_t m, size_t k, size_t n,
                       int accumulate)
 {
-    for (size_t i = 0; i < m; i++) {
-        double *c = C + i * n;
-        if (!accumulate)
-            for (size_t j = 0; j < n; j++)
-                c[j] = 0.0;
-        for (size_t p = 0; p < k; p++) {
-            double aip = A[i * k + p];
-            const double *b = B + p * n;
-            for (size_t j = 0; j < n; j++)
-                c[j] += aip * b[j];
-        }
-    }
+    ad__gemm(m, n, k, A, k, 1, B, n, 1, C, n, accumulate);
 }
 
 /* y = A B */
@@ -71,25 +60,12 @@ static void matmul_backward(const ad_op_args *a, const double *gy, double *const
     for (size_t b = 0; b < v.batch; b++) {
         const double *A = a->x[0] + b * v.m * v.k, *B = a->x[1] + b * v.k * v.n;
         const double *G = gy + b * v.m * v.n;
-        if (gx[0]) {
-            double *dA = gx[0] + b * v.m * v.k;
-            for (size_t i = 0; i < v.m; i++)
-                for (size_t p = 0; p < v.k; p++) {
-                    double s = 0.0;
-                    for (size_t j = 0; j < v.n; j++)
-                        s += G[i * v.n + j] * B[p * v.n + j];
-                    dA[i * v.k + p] += s;
-                }
-        }
-        if (gx[1]) {
-            double *dB = gx[1] + b * v.k * v.n;
-            for (size_t i = 0; i < v.m; i++)
-                for (size_t p = 0; p < v.k; p++) {
-                    double aip = A[i * v.k + p];
-                    for (size_t j = 0; j < v.n; j++)
-                        dB[p * v.n + j] += aip * G[i * v.n + j];
-                }
-        }
+        /* dA (m x k) += G (m x n) B^T: B read with swapped strides */
+        if (gx[0])
+            ad__gemm(v.m, v.k, v.n, G, v.n, 1, B, 1, v.n, gx[0] + b * v.m * v.k, v.k, 1);
+        /* dB (k x n) += A^T (k x m) G: A read with swapped strides */
+        if (gx[1])
+            ad__gemm(v.k, v.n, v.m, A, 1, v.k, G, v.n, 1, gx[1] + b * v.k * v.n, v.n, 1);
     }
 }
 
