@@ -77,6 +77,15 @@ void *fault_calloc(fault_site *s, size_t n, size_t size)
     return p;
 }
 
+void *fault_aligned_alloc(fault_site *s, size_t align, size_t n)
+{
+    if (fault_hit(s))
+        return NULL;
+    void *p = aligned_alloc(align, n);
+    fault.live_blocks += p != NULL;
+    return p;
+}
+
 void *fault_realloc(fault_site *s, void *p, size_t n)
 {
     if (fault_hit(s))

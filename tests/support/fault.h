@@ -47,6 +47,7 @@ void *fault_ad_realloc(fault_site *s, const ad_allocator *a, void *p, size_t o, 
 void *fault_malloc(fault_site *s, size_t n);
 void *fault_calloc(fault_site *s, size_t n, size_t size);
 void *fault_realloc(fault_site *s, void *p, size_t n);
+void *fault_aligned_alloc(fault_site *s, size_t align, size_t n);
 char *fault_strdup(fault_site *s, const char *str);
 void fault_free(void *p);
 

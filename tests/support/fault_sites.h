@@ -27,6 +27,7 @@
 #define ad__realloc(a, p, o, n) FAULT_SITE_("ad__realloc", fault_ad_realloc(&fault_s_, a, p, o, n))
 #define malloc(n) FAULT_SITE_("malloc", fault_malloc(&fault_s_, n))
 #define calloc(n, s) FAULT_SITE_("calloc", fault_calloc(&fault_s_, n, s))
+#define aligned_alloc(al, n) FAULT_SITE_("aligned_alloc", fault_aligned_alloc(&fault_s_, al, n))
 #define realloc(p, n) FAULT_SITE_("realloc", fault_realloc(&fault_s_, p, n))
 #define strdup(s) FAULT_SITE_("strdup", fault_strdup(&fault_s_, s))
 #define free(p) fault_free(p)
