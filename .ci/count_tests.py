@@ -12,6 +12,8 @@ def count(test):
     """(passed, failed, skipped) for one meson test record."""
     out = (test.get("stdout") or "") + (test.get("stderr") or "")
     result = test.get("result", "")
+    if result == "SKIP":  # exit 77, e.g. a known bug that names itself: its cmocka lines do not count
+        return 0, 0, 1
     if "[==========]" not in out:
         if result in ("OK", "EXPECTEDFAIL"):
             return 1, 0, 0

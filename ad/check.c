@@ -400,6 +400,8 @@ ad_status ad_check_grad(ad_tape *t, ad_var loss, const ad_check_opts *opts, ad_c
         if (st == AD_OK)
             per_coordinate(&s, r->coords);
     }
+    if (st == AD_OK && (s.m1.oom || s.m2.oom))
+        st = ad__fail(t, AD_ENOMEM, NULL);
     if (st != AD_OK)
         goto done;
     if (s.mp_missing) { /* the replay could not run: said in the notes */

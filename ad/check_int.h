@@ -68,6 +68,7 @@ typedef struct ad__mp {
     mpfr_t h, tmp;
     size_t evals;           /* replays run: what a check costs                  */
     char note[160];         /* why a replay could not run                       */
+    bool oom;               /* a reference returned AD_ENOMEM: the check fails  */
 } ad__mp;
 
 ad_status ad__mp_init(ad__mp *m, const ad__ctx *c, mpfr_prec_t prec);
@@ -134,6 +135,7 @@ typedef struct ad__sweep {
     mpfr_prec_t cur_prec;
     void *block;
     size_t block_bytes;
+    bool oom;                                   /* a reference returned AD_ENOMEM */
 } ad__sweep;
 
 /* Checks forward, backward, tangent and kinks at the inputs now in sw->x.

@@ -106,7 +106,10 @@ int ad__mp_eval(ad__mp *m, const double *u, size_t k, int s, mpfr_ptr out)
             a.x[q] = m->v[n->in[q]];
             a.xs[q] = *t->nodes[n->in[q]].shape;
         }
-        if (n->op->reference(&a, y, MPFR_RNDN)) {
+        int rs = n->op->reference(&a, y, MPFR_RNDN);
+        if (rs == AD_ENOMEM) /* no memory is not "no reference": the check must not pass on FD alone */
+            m->oom = true;
+        if (rs) {
             snprintf(m->note, sizeof m->note, "the MPFR reference of op '%s' failed (node %zu)",
                      n->op->name, i);
             return 1;

@@ -183,6 +183,18 @@ static void special_points(ad__sweep *sw)
     }
 }
 
+/* A reference that ran out of memory skipped points: the sweep did not
+ * happen as asked, so it fails with AD_ENOMEM rather than pass. */
+static ad_status sweep_oom(ad__sweep *sw, ad_status st)
+{
+    if (!sw->oom)
+        return st;
+    sw->r->pass = false;
+    snprintf(sw->r->first_failure, sizeof sw->r->first_failure,
+             "%s: the MPFR reference ran out of memory", sw->op->name);
+    return AD_ENOMEM;
+}
+
 ad_status ad_op_verify(const ad_op *op, const ad_verify_opts *opts, ad_op_report *r)
 {
     if (!r)
@@ -217,6 +229,7 @@ ad_status ad_op_verify(const ad_op *op, const ad_verify_opts *opts, ad_op_report
             ad__sweep_point(&sw, true);
         }
         r->pass = r->failures == 0;
+        st = sweep_oom(&sw, st);
     }
     teardown(&sw);
     return st;
@@ -247,6 +260,7 @@ ad_status ad__op_check_at(const ad_op *op, const double *attr, const ad_shape *x
         }
         ad__sweep_point(&sw, true);
         r->pass = r->failures == 0;
+        st = sweep_oom(&sw, st);
     }
     teardown(&sw);
     return st;

@@ -73,7 +73,10 @@ static int ref_eval(ad__sweep *sw, mpfr_ptr out)
         ra.x[k] = sw->mx[k];
         ra.xs[k] = sw->xs[k];
     }
-    return sw->op->reference(&ra, out, MPFR_RNDN);
+    int rs = sw->op->reference(&ra, out, MPFR_RNDN);
+    if (rs == AD_ENOMEM) /* the sweep ends in AD_ENOMEM rather than skip the point */
+        sw->oom = true;
+    return rs;
 }
 
 static bool is_int(const ad__sweep *sw, unsigned k)

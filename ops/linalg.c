@@ -99,7 +99,7 @@ static int matmul_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r)
     if (!prod || !tab) {
         free(prod);
         free(tab);
-        return 1;
+        return AD_ENOMEM; /* not "cannot evaluate": the caller must not skip the point */
     }
     for (size_t p = 0; p < k; p++) {
         mpfr_init2(prod[p], prec);

@@ -12,7 +12,7 @@ int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean
     mpfr_t *t = malloc(n ? n * sizeof *t : 1);
     mpfr_ptr *tab = calloc(n ? n : 1, sizeof *tab);
     size_t done = 0;
-    int bad = !t || !tab;
+    int oom = !t || !tab, bad = oom;
     for (; !bad && done < n; done++) {
         mpfr_init2(t[done], mpfr_get_prec(y) + 64);
         tab[done] = t[done];
@@ -27,7 +27,7 @@ int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean
         mpfr_clear(t[i]);
     free(t);
     free(tab);
-    return bad;
+    return oom ? AD_ENOMEM : bad;
 }
 
 /* Both inputs one shape, not empty (a mean of nothing is undefined). */
@@ -411,9 +411,9 @@ static int nll_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)
 {
     size_t rows, n;
     ad__rows(&a->xs[0], &rows, &n);
-    mpfr_ptr *tab = malloc(rows * sizeof *tab);
+    mpfr_ptr *tab = malloc(rows ? rows * sizeof *tab : 1);
     if (!tab)
-        return 1;
+        return AD_ENOMEM;
     for (size_t r = 0; r < rows; r++)
         tab[r] = (mpfr_ptr)(a->x[0] + r * n + (size_t)mpfr_get_si(a->x[1] + r, MPFR_RNDN));
     mpfr_sum(y, tab, (unsigned long)rows, rnd);

@@ -61,7 +61,7 @@ static int whole_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r, int m
     size_t n = ad__count(&a->xs[0]);
     mpfr_ptr *tab = malloc(n ? n * sizeof *tab : 1);
     if (!tab)
-        return 1;
+        return AD_ENOMEM;
     for (size_t i = 0; i < n; i++)
         tab[i] = (mpfr_ptr)(a->x[0] + i);
     mpfr_sum(y, tab, (unsigned long)n, r);
@@ -210,7 +210,7 @@ static int axis_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r, int me
     axis_view v = view_of(&a->xs[0], a->attr[0]);
     mpfr_ptr *tab = malloc(v.n ? v.n * sizeof *tab : 1);
     if (!tab)
-        return 1;
+        return AD_ENOMEM;
     for (size_t o = 0; o < v.outer; o++)
         for (size_t i = 0; i < v.inner; i++) {
             for (size_t k = 0; k < v.n; k++)

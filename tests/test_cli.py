@@ -285,6 +285,27 @@ def group_hostile():
     lines = err.splitlines()
     check(len(lines) >= 4 and lines[1] == "  1 + tahn(x)" and lines[2] == "      ^"
           and lines[3] == "  did you mean 'tanh'?", f"caret and suggestion: {lines}")
+    # the other commands' options and values: exit 2, never a signal
+    expect_usage(["ops", "--bogus"], "unknown option '--bogus'")
+    expect_usage(["hunt", "--bogus", "x", "x=1:2"], "unknown option '--bogus'")
+    expect_usage(["selftest", "--bogus"], "unknown option '--bogus'")
+    expect_usage(["selftest", "--samples", "9" * 30], "--samples wants an integer from 1 to 100000000")
+    expect_usage(["selftest", "--seed", "-1"], "--seed wants an integer from 0 to 18446744073709551615")
+    expect_usage(["hunt", "--samples", "-3", "x", "x=1:2"], "--samples wants an integer from 0 to 100000000")
+    expect_usage(["grad", "--prec"], "the option --prec needs a value")
+    expect_usage(["selftest", "--op", "nosuchop"], "no op named 'nosuchop'")
+    expect_usage(["hunt", "x", "x=1e999:2"], "overflows a double")
+    expect_usage(["hunt", "x", "x=nan:1"], "the box of 'x' must be finite numbers LO <= HI")
+    expect_usage(["grad", "x", "x=[1e999]"], "overflows a double")
+    # invalid UTF-8 in a variable's name and in its value (argv bytes, not text)
+    expect_usage([b"grad", b"x", b"\xff=1", b"x=1"], "a variable's name is letters, digits and '_'",
+                 what="name 0xff")
+    expect_usage([b"grad", b"x", b"x=\xc3\x28"], "unexpected byte 0xc3", what="value 0xc3")
+    # a 10^5-character name given a value (one argv string is limited to 128 KiB;
+    # the 10^6-character name goes through stdin above); a vector where an attribute (a scalar) is expected
+    expect_usage(["grad", "x", "a" * 10**5 + "=1", "x=1"], "the limit is 255", what="10^5-char NAME=")
+    expect_usage(["grad", "leaky_relu(x, v)", "x=1", "v=[1, 2]"],
+                 "the attribute 'slope' of leaky_relu must be a constant number")
     # help and version
     for cmd in ("grad", "ops", "selftest", "hunt"):
         rc, out, err = run([cmd, "--help"])

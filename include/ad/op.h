@@ -80,7 +80,9 @@ typedef struct ad_op {
     /* Jacobian-vector product: dy = sum_i J_i dx[i]. dx[i] == NULL: a zero tangent. */
     void (*jvp)(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy);
     /* MPFR forward: y + j receives output element j at its own precision.
-     * @return 0 on success, nonzero when the reference cannot evaluate it. */
+     * @return 0 on success; AD_ENOMEM when it could not allocate (checks and
+     *         sweeps then end in AD_ENOMEM instead of skipping the point);
+     *         another nonzero value when the reference cannot evaluate it. */
     int (*reference)(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd);
     /* Which smooth piece output element i lies in: AD_PIECE_KINK exactly on a
      * kink, any other value names a piece. NULL: smooth everywhere. */
