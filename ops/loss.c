@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include "kernel.h"
 
-/* The reference of AD__SUM_KERNELS: each term at y's precision plus 64 bits,
+/* The reference of AD__SUM_KERNELS and of the mean losses: each term at y's precision plus 64 bits,
  * added with one rounding. */
 int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean,
                       int (*term)(mpfr_ptr, mpfr_srcptr, mpfr_srcptr, const double *))

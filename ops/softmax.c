@@ -76,8 +76,10 @@ static size_t argmax(const double *y, size_t n)
 
 /* ---- softmax: y_j = e^(x_j - m) / (1 + rest); the Jacobian diag(y) - y y^T is
  * symmetric, so the VJP and the tangent are one map: out_i = y_i (g_i - <g, y>).
- * For the dominant i = k that difference is formed as sum_{j != k} y_j (g_k - g_j)
- * (since sum y = 1), which keeps its accuracy when y_k rounds near 1. ---- */
+ * Since sum y = 1, g_i - <g, y> = sum_j y_j (g_i - g_j) = (g_i - g_k) + d_k with
+ * d_k = sum_{j != k} y_j (g_k - g_j) for the dominant k: differences of g only,
+ * so a uniform cotangent (the gradient of sum softmax = 1) gives exactly 0, and
+ * d_k keeps its accuracy when y_k rounds near 1. ---- */
 static void softmax_frow(const double *x, size_t n, double *y, const double *attr)
 {
     (void)attr;
@@ -92,14 +94,12 @@ static void softmax_map(const double *y, const double *g, size_t n, double *out,
     if (n == 0)
         return;
     size_t k = argmax(y, n);
-    double dot = 0.0, dk = 0.0;
-    for (size_t j = 0; j < n; j++) {
-        dot += g[j] * y[j];
+    double dk = 0.0;
+    for (size_t j = 0; j < n; j++)
         if (j != k)
             dk += y[j] * (g[k] - g[j]);
-    }
     for (size_t j = 0; j < n; j++) {
-        double v = y[j] * (j == k ? dk : g[j] - dot);
+        double v = y[j] * (j == k ? dk : (g[j] - g[k]) + dk);
         out[j] = acc ? out[j] + v : v;
     }
 }
@@ -184,22 +184,20 @@ static void log_softmax_brow(const double *x, const double *y, const double *gy,
         gx[j] += (gy[j] * R - e * (G - gy[j])) / S;
     }
 }
-/* out_i = dx_i - <p, dx>; for the dominant k, sum_{j != k} p_j (dx_k - dx_j). */
+/* out_i = dx_i - <p, dx> = (dx_i - dx_k) + out_k, out_k = sum_{j != k} p_j (dx_k - dx_j)
+ * for the dominant k (J 1 = 0: differences of dx only, as softmax's map). */
 static void log_softmax_jrow(const double *x, const double *y, const double *dx, size_t n, double *dy, const double *attr)
 {
     (void)x, (void)attr;
     if (n == 0)
         return;
     size_t k = argmax(y, n);
-    double s = 0.0, dk = 0.0;
-    for (size_t j = 0; j < n; j++) {
-        double p = exp(y[j]);
-        s += p * dx[j];
-        if (j != k)
-            dk += p * (dx[k] - dx[j]);
-    }
+    double dk = 0.0;
     for (size_t j = 0; j < n; j++)
-        dy[j] = j == k ? dk : dx[j] - s;
+        if (j != k)
+            dk += exp(y[j]) * (dx[k] - dx[j]);
+    for (size_t j = 0; j < n; j++)
+        dy[j] = j == k ? dk : (dx[j] - dx[k]) + dk;
 }
 static int log_softmax_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r)
 {

@@ -174,6 +174,12 @@ static void test_softmax_backward_of_a_uniform_cotangent_is_zero(void **state)
     for (int j = 0; j < 6; j++)
         if (gx[0][j] != 0.0)
             fail_msg("d/dx[%d] = %a, expected 0", j, gx[0][j]);
+    /* a cotangent that is no power of two, on rows whose rounded y do not sum to 1 */
+    fcase d = {&ad_op_softmax, 1, {AD_MAT(2, 3)}, {{0, 1, 2, -3.7, 0.3, 11}}, {0}, 0, 0.1};
+    run(&d, y, gx);
+    for (int j = 0; j < 6; j++)
+        if (gx[0][j] != 0.0)
+            fail_msg("uniform 0.1: d/dx[%d] = %a, expected 0", j, gx[0][j]);
 }
 
 /* MPFR at P bits: want[j] = g_j - p_j sum(g) (log_softmax's VJP) or
