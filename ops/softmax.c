@@ -308,43 +308,70 @@ ad_var ad_logsumexp(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_logsumexp,
  * is large against that column (thousands of ulps on rows of three), so the
  * backward bound is loose: 20 ulps measured in 100,000 samples of rows of
  * eight on [0.5, 2], bound 64; the forward is within 4. ---- */
-/* mu as hi + lo (the sum compensated by TwoSum, the division's remainder by
- * fma), so x - mu keeps its digits where x_j is close to the mean. Returns
- * sigma / 2^e with *e the exponent of the largest of |x_j - mu| and sqrt(eps):
- * the squares are summed scaled by 2^-e, so a spread of 1e200 does not
- * overflow the variance, nor one of 1e-200 underflow it. */
-static double ln_sigma(const double *x, size_t n, double eps, double *mu, double *mu_lo, int *e)
+/* A row's statistics, all in scaled units: the row is read as x 2^-ex (ex the
+ * exponent of its largest |x|: the mean of subnormals keeps its digits, that
+ * of DBL_MAX's does not overflow), its mean as mu + lo (the sum compensated by
+ * TwoSum, the division's remainder by fma, so x - mu keeps its digits near the
+ * mean), and sigma as sigma 2^e, e the exponent of the largest of |x_j - mu|
+ * and sqrt(eps): the squares are summed scaled by 2^-e, so a spread of 1e200
+ * does not overflow the variance, nor one of 1e-200 underflow it. */
+typedef struct ln_stats {
+    double mu, lo, sigma;
+    int ex, e;
+} ln_stats;
+
+/* (x - mean) 2^-e: the deviation in sigma's units. */
+static double ln_dev(double x, const ln_stats *st)
 {
-    double s = 0.0, c = 0.0, v = 0.0, dn = (double)n, big = sqrt(eps);
+    return ldexp((ldexp(x, -st->ex) - st->mu) - st->lo, st->ex - st->e);
+}
+static void ln_stats_of(const double *x, size_t n, double eps, ln_stats *st)
+{
+    double s = 0.0, c = 0.0, v = 0.0, dn = (double)n, big = 0.0;
+    for (size_t j = 0; j < n; j++)
+        big = fmax(big, fabs(x[j]));
+    st->ex = 0;
+    if (big > 0.0 && isfinite(big))
+        frexp(big, &st->ex);
     for (size_t j = 0; j < n; j++) {
-        double t = s + x[j], bb = t - s;
-        c += (s - (t - bb)) + (x[j] - bb);
+        double xj = ldexp(x[j], -st->ex), t = s + xj, bb = t - s;
+        c += (s - (t - bb)) + (xj - bb);
         s = t;
     }
-    *mu = s / dn;
-    *mu_lo = (fma(-*mu, dn, s) + c) / dn;
+    st->mu = s / dn;
+    st->lo = (fma(-st->mu, dn, s) + c) / dn;
+    big = 0.0;
     for (size_t j = 0; j < n; j++)
-        big = fmax(big, fabs((x[j] - *mu) - *mu_lo));
-    *e = 0;
-    if (big > 0.0 && isfinite(big))
-        frexp(big, e);
+        big = fmax(big, fabs((ldexp(x[j], -st->ex) - st->mu) - st->lo));
+    st->e = 0;
+    if (big > 0.0 && isfinite(big)) {
+        frexp(big, &st->e);
+        st->e += st->ex;
+    }
+    if (eps > 0.0) {
+        int es;
+        frexp(sqrt(eps), &es);
+        if (big == 0.0 || es > st->e)
+            st->e = es;
+    }
     for (size_t j = 0; j < n; j++) {
-        double d = ldexp((x[j] - *mu) - *mu_lo, -*e);
+        double d = ln_dev(x[j], st);
         v += d * d;
     }
-    return sqrt(v / dn + ldexp(ldexp(eps, -*e), -*e));
+    st->sigma = sqrt(v / dn + ldexp(ldexp(eps, -st->e), -st->e));
 }
 static void layer_norm_frow(const double *x, size_t n, double *y, const double *attr)
 {
-    int e;
-    double mu, lo, sigma = ln_sigma(x, n, attr[0], &mu, &lo, &e);
+    ln_stats st;
+    ln_stats_of(x, n, attr[0], &st);
     for (size_t j = 0; j < n; j++)
-        y[j] = ldexp((x[j] - mu) - lo, -e) / sigma;
+        y[j] = ln_dev(x[j], &st) / st.sigma;
 }
 static void ln_map(const double *x, const double *y, const double *g, size_t n, double *out, const double *attr, int acc)
 {
-    int e;
-    double mu, lo, sigma = ln_sigma(x, n, attr[0], &mu, &lo, &e), mg = 0.0, mgy = 0.0;
+    ln_stats st;
+    double mg = 0.0, mgy = 0.0;
+    ln_stats_of(x, n, attr[0], &st);
     for (size_t j = 0; j < n; j++) {
         mg += g[j];
         mgy += g[j] * y[j];
@@ -352,7 +379,7 @@ static void ln_map(const double *x, const double *y, const double *g, size_t n, 
     mg /= (double)n;
     mgy /= (double)n;
     for (size_t j = 0; j < n; j++) {
-        double v = ldexp((g[j] - mg - y[j] * mgy) / sigma, -e);
+        double v = ldexp((g[j] - mg - y[j] * mgy) / st.sigma, -st.e);
         out[j] = acc ? out[j] + v : v;
     }
 }

@@ -269,34 +269,38 @@ static void test_log_softmax_forward_of_a_dominant_logit_is_a_subnormal(void **s
 
 /* layer_norm([3, 0.5, 1.2, 1.1e178], eps): the squares of a spread of 1e178
  * overflowed the variance; MPFR gives y_0 = -0.577. A spread of 1e-200 with
- * eps = 0 underflowed it. */
+ * eps = 0 underflowed it. [-2^-1074, 0 x 7]: the mean -2^-1074/8 rounded to 0
+ * (39 ulps off y_0 = -0.875 2^-1074 / sqrt(eps)); the row is now scaled first. */
 static void test_layer_norm_of_huge_and_tiny_spreads(void **state)
 {
     (void)state;
-    const double rows[2][4] = {{0x1.8p+1, 0x1p-1, 0x1.34920f2434921p+0, 0x1.1fb90f809fe73p+593},
-                               {1e-200, 2e-200, 3e-200, 5e-200}};
-    const double eps[2] = {0x1.4f8b588e368f1p-17, 0.0};
-    for (int r = 0; r < 2; r++) {
-        fcase c = {&ad_op_layer_norm, 1, {AD_VEC(4)}, {{0}}, {eps[r]}, 1, -0x1p+5};
+    const double rows[3][8] = {{0x1.8p+1, 0x1p-1, 0x1.34920f2434921p+0, 0x1.1fb90f809fe73p+593},
+                               {1e-200, 2e-200, 3e-200, 5e-200},
+                               {-0x0.0000000000001p-1022}};
+    const double eps[3] = {0x1.4f8b588e368f1p-17, 0.0, 0x1.4f8b588e368f1p-17};
+    const size_t len[3] = {4, 4, 8};
+    for (int r = 0; r < 3; r++) {
+        size_t n = len[r];
+        fcase c = {&ad_op_layer_norm, 1, {AD_VEC(n)}, {{0}}, {eps[r]}, 1, -0x1p+5};
         memcpy(c.x[0], rows[r], sizeof rows[r]);
-        double y[4], gx[2][MAXN];
+        double y[8], gx[2][MAXN];
         run(&c, y, gx);
         mpfr_t mu, v, t;
         mpfr_inits2(P, mu, v, t, (mpfr_ptr)0);
         mpfr_set_zero(mu, 1);
-        for (int j = 0; j < 4; j++)
+        for (size_t j = 0; j < n; j++)
             mpfr_add_d(mu, mu, rows[r][j], MPFR_RNDN);
-        mpfr_div_ui(mu, mu, 4, MPFR_RNDN);
+        mpfr_div_ui(mu, mu, n, MPFR_RNDN);
         mpfr_set_zero(v, 1);
-        for (int j = 0; j < 4; j++) {
+        for (size_t j = 0; j < n; j++) {
             mpfr_d_sub(t, rows[r][j], mu, MPFR_RNDN);
             mpfr_sqr(t, t, MPFR_RNDN);
             mpfr_add(v, v, t, MPFR_RNDN);
         }
-        mpfr_div_ui(v, v, 4, MPFR_RNDN);
+        mpfr_div_ui(v, v, n, MPFR_RNDN);
         mpfr_add_d(v, v, eps[r], MPFR_RNDN);
         mpfr_sqrt(v, v, MPFR_RNDN);
-        for (int j = 0; j < 4; j++) {
+        for (size_t j = 0; j < n; j++) {
             mpfr_d_sub(t, rows[r][j], mu, MPFR_RNDN);
             mpfr_div(t, t, v, MPFR_RNDN);
             assert_ulps("layer_norm forward", y[j], mpfr_get_d(t, MPFR_RNDN), 8.0);
