@@ -333,7 +333,7 @@ static double mp_grad(double p, double t, double k, double gy, unsigned long n)
 static void test_mean_loss_gradients_near_the_subnormals(void **state)
 {
     (void)state;
-    const fcase cs[3] = {
+    const fcase cs[5] = {
         {&ad_op_mse, 2, {AD_MAT(2, 3), AD_MAT(2, 3)},
          {{-0x1.7ee32f972e87fp-19, 0, 0, 0, -0x0.0000000000001p-1022, 0x0.fffffffffffffp-1022},
           {-1, -0x1.3ffffdcd8p+3, 0, 0, 0, 0}}, {0}, 0, 0x1p-8},
@@ -341,8 +341,11 @@ static void test_mean_loss_gradients_near_the_subnormals(void **state)
          {{-0x1.86dbf6e786dcp+0, 0x1.16d860804006dp-1017, 0, 0, 0, 0}, {0}}, {0}, 0, 0x1p-1},
         {&ad_op_huber, 2, {AD_MAT(2, 3), AD_MAT(2, 3)},
          {{0x1.8p+1, 0x1.c757597786d5fp-1015, 0, 0, 0, 0}, {0}}, {1.0}, 1, 0x1p-8},
+        /* libFuzzer, 60 s each: a loss that is itself subnormal */
+        {&ad_op_mse, 2, {AD_MAT(2, 3), AD_MAT(2, 3)}, {{0x1.0000000000001p-511}, {0}}, {0}, 0, 1.0},
+        {&ad_op_huber, 2, {AD_MAT(2, 3), AD_MAT(2, 3)}, {{0x1.fffffffffffffp-512}, {0}}, {1.0}, 1, 1.0},
     };
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
         double y[1], gx[2][MAXN];
         run(&cs[i], y, gx);
         for (int j = 0; j < 6; j++) {
@@ -353,6 +356,12 @@ static void test_mean_loss_gradients_near_the_subnormals(void **state)
             assert_ulps("d/dt", gx[1][j], mp_grad(p, t, -k, cs[i].gy, 6), 1.0);
         }
     }
+    /* bce_with_logits' d/dy = -x gy / n at a subnormal x (libFuzzer) */
+    const fcase b = {&ad_op_bce_with_logits, 2, {AD_MAT(2, 3), AD_MAT(2, 3)},
+                     {{0x0.fffffffffffffp-1022, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}}, {0}, 0, 1.0};
+    double y[1], gx[2][MAXN];
+    run(&b, y, gx);
+    assert_ulps("bce d/dy", gx[1][0], mp_grad(b.x[0][0], 0.0, -1.0, 1.0, 6), 1.0);
 }
 
 /* MPFR mean over the six pairs of |p - t| (0), ln(1 + e^p) - p t (1). */
