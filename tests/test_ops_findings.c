@@ -161,6 +161,31 @@ static void test_selu_backward_far_out_is_gy_scale_alpha_exp_x(void **state)
     assert_ulps("selu backward", gx[0][0], want, 1.0);
 }
 
+/* elu(-708.40, alpha 1) under gy = 1: e^x = 2.2251e-308 (MPFR), not 0 (libFuzzer). */
+static void test_elu_backward_far_out_is_exp_x(void **state)
+{
+    (void)state;
+    const double x = -0x1.6232bdd7abcd1p+9;
+    double g;
+    eval1(&ad_op_elu, x, (double[]){1.0}, 1, 0.0, &g);
+    assert_ulps("elu backward", g, mp_exp_times(1.0, x), 1.0);
+}
+
+/* hardtanh(lo = -9.45, hi = 2): -1 is inside, gradient 1; 2 is the upper edge, 0. */
+static void test_hardtanh_kinks_follow_its_bounds(void **state)
+{
+    (void)state;
+    const double attr[2] = {-0x1.2e70ee6e6e70fp+3, 2.0};
+    double g;
+    eval1(&ad_op_hardtanh, -1.0, attr, 2, 0.5, &g);
+    assert_true(g == 1.0);
+    eval1(&ad_op_hardtanh, 2.0, attr, 2, 0.5, &g);
+    assert_true(g == 0.0);
+    ad_kink kk[2];
+    assert_int_equal(ad_op_kinks(&ad_op_hardtanh, attr, kk, 2), 2);
+    assert_true(kk[0].at == attr[0] && kk[1].at == 2.0 && kk[0].choice == 0.0 && kk[1].choice == 0.0);
+}
+
 /* ---- softmax family ---- */
 
 /* sum_j softmax_j = 1, so under a uniform cotangent the gradient is exactly 0. */
@@ -490,6 +515,8 @@ int main(void)
         cmocka_unit_test(test_clamp_with_equal_bounds_has_gradient_zero_at_the_bound),
         cmocka_unit_test(test_declared_kinks_match_the_backward_at_any_attributes),
         cmocka_unit_test(test_selu_backward_far_out_is_gy_scale_alpha_exp_x),
+        cmocka_unit_test(test_elu_backward_far_out_is_exp_x),
+        cmocka_unit_test(test_hardtanh_kinks_follow_its_bounds),
         cmocka_unit_test(test_softmax_backward_of_a_uniform_cotangent_is_zero),
         cmocka_unit_test(test_log_softmax_backward_of_nearly_equal_logits),
         cmocka_unit_test(test_log_softmax_backward_near_a_root_is_within_its_condition),
