@@ -69,8 +69,11 @@ static void ref_diff(mpfr_ptr d, mpfr_srcptr a, mpfr_srcptr b)
  * normal, only the final scaling can meet the subnormal range. */
 static double mul_div(double a, double b, int e, double n)
 {
+    double v = a * b;
+    if (isfinite(v) && fabs(v) >= 0x1p-900) /* v / n stays normal (n < 2^64): the same two roundings */
+        return ldexp(v / n, e);
     if (!isfinite(a) || !isfinite(b) || a == 0.0 || b == 0.0)
-        return ldexp(a * b, e) / n;
+        return ldexp(v, e) / n;
     int ea, eb;
     double ma = frexp(a, &ea), mb = frexp(b, &eb);
     return ldexp(ma * mb / n, ea + eb + e);
