@@ -96,7 +96,7 @@ static void loss_forward(const mean_loss *L, const ad_op_args *a, double *y)
 {
     size_t n = ad__count(&a->xs[0]);
     double sum = loss_sum(L, a, n, 0);
-    if (isinf(sum)) /* overflowed, or an infinite input: the scaled sum tells */
+    if (!isfinite(sum)) /* overflowed (to inf, or to inf - inf), or a non-finite input: the scaled sum tells */
         y[0] = ldexp(loss_sum(L, a, n, LOSS_SCALE) / (double)n, LOSS_SCALE);
     else
         y[0] = sum / (double)n;

@@ -447,6 +447,14 @@ static void test_mean_losses_whose_sum_overflows(void **state)
     big.x[1][0] = -0x1p+600;
     run(&big, y, gx); /* (2^601)^2 / 6 overflows for real */
     assert_true(y[0] == INFINITY);
+    /* bce_with_logits' terms -x y of both signs overflow (libFuzzer): inf - inf
+     * made NaN; the mean, 5 (-DBL_MAX^2) + DBL_MAX 709.78 over 6, is -inf */
+    fcase both = bce;
+    for (int j = 0; j < 6; j++)
+        both.x[0][j] = both.x[1][j] = -DBL_MAX;
+    both.x[1][5] = 0x1.62e42fefa39efp+9;
+    run(&both, y, gx);
+    assert_true(y[0] == -INFINITY);
 }
 
 /* cross_entropy with a DBL_MAX logit in a row whose class holds -1.3e301:
