@@ -168,8 +168,10 @@ static void special_points(ad__sweep *sw)
         pts[n++] = NAN;
         pts[n++] = sw->lo[k];
         pts[n++] = sw->hi[k];
-        for (unsigned q = 0; q < op->n_kinks && n + 3 <= 64; q++) {
-            double at = op->kinks[q].at;
+        ad_kink kk[16];
+        unsigned nk = ad_op_kinks(op, sw->attr, kk, 16);
+        for (unsigned q = 0; q < nk && q < 16 && n + 3 <= 64; q++) {
+            double at = kk[q].at;
             pts[n++] = at;
             pts[n++] = nextafter(at, -INFINITY);
             pts[n++] = nextafter(at, INFINITY);

@@ -124,11 +124,13 @@ static bool at_kink(const ad__sweep *sw)
 static bool declared(const ad__sweep *sw, size_t e, double kg, double *choice)
 {
     const ad_op *op = sw->op;
+    ad_kink kk[16]; /* at the sweep's attributes: clamp's bounds, leaky_relu's slope */
     if (op->arity != 1 || !(op->flags & AD_OP_ELEMENTWISE) || !op->kinks)
         return false;
-    for (unsigned q = 0; q < op->n_kinks; q++)
-        if (op->kinks[q].at == sw->x[0][e]) {
-            *choice = isnan(op->kinks[q].choice) ? kg : op->kinks[q].choice;
+    unsigned n = ad_op_kinks(op, sw->attr, kk, 16);
+    for (unsigned q = 0; q < n && q < 16; q++)
+        if (kk[q].at == sw->x[0][e]) {
+            *choice = isnan(kk[q].choice) ? kg : kk[q].choice;
             return true;
         }
     return false;

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include "kernel.h"
 
-/* The reference of AD__SUM_KERNELS: each term at y's precision plus 64 bits,
+/* The reference of AD__SUM_KERNELS and of the mean losses: each term at y's precision plus 64 bits,
  * added with one rounding. */
 int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean,
                       int (*term)(mpfr_ptr, mpfr_srcptr, mpfr_srcptr, const double *))
@@ -55,10 +55,119 @@ static void ref_diff(mpfr_ptr d, mpfr_srcptr a, mpfr_srcptr b)
     mpfr_sub(d, a, b, MPFR_RNDN);
 }
 
+/* ---- the mean losses' driver (mse, l1_loss, huber, bce_with_logits): y = sum_i
+ * l(p_i, t_i) / n. Not AD__SUM_KERNELS: the sum may overflow where the mean
+ * does not (a term of -DBL_MAX), and the backward's gy dl/dp / n must round
+ * once near the subnormals, where (gy / n) dl/dp rounds twice. Each loss gives
+ *   NAME_t(p, t, attr, s):  l(p, t) 2^-s; with s = LOSS_SCALE it stays finite
+ *                           for any finite p, t (used when the plain sum overflows);
+ *   NAME_dp, NAME_dt(p, t, attr, &e): dl/dp (dl/dt) = ret 2^e, so 2 (p - t)
+ *                           exists where p - t overflows. ---- */
+#define LOSS_SCALE 1100 /* even (mse halves it); terms < 2^26 vanish, against a sum > 2^1023 */
+
+/* a b 2^e / n, rounded about once: the mantissas' product and quotient stay
+ * normal, only the final scaling can meet the subnormal range. */
+static double mul_div(double a, double b, int e, double n)
+{
+    double v = a * b;
+    if (isfinite(v) && fabs(v) >= 0x1p-900) /* v / n stays normal (n < 2^64): the same two roundings */
+        return ldexp(v / n, e);
+    if (!isfinite(a) || !isfinite(b) || a == 0.0 || b == 0.0)
+        return ldexp(v, e) / n;
+    int ea, eb;
+    double ma = frexp(a, &ea), mb = frexp(b, &eb);
+    return ldexp(ma * mb / n, ea + eb + e);
+}
+
+typedef struct mean_loss {
+    double (*t)(double p, double t, const double *attr, int s);
+    double (*dp)(double p, double t, const double *attr, int *e);
+    double (*dt)(double p, double t, const double *attr, int *e);
+} mean_loss;
+
+static double loss_sum(const mean_loss *L, const ad_op_args *a, size_t n, int s)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += L->t(a->x[0][i], a->x[1][i], a->attr, s);
+    return sum;
+}
+static void loss_forward(const mean_loss *L, const ad_op_args *a, double *y)
+{
+    size_t n = ad__count(&a->xs[0]);
+    double sum = loss_sum(L, a, n, 0);
+    if (!isfinite(sum)) /* overflowed (to inf, or to inf - inf), or a non-finite input: the scaled sum tells */
+        y[0] = ldexp(loss_sum(L, a, n, LOSS_SCALE) / (double)n, LOSS_SCALE);
+    else
+        y[0] = sum / (double)n;
+}
+static void loss_backward(const mean_loss *L, const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY])
+{
+    size_t n = ad__count(&a->xs[0]);
+    int e;
+    for (unsigned k = 0; k < 2; k++)
+        for (size_t i = 0; gx[k] && i < n; i++) {
+            double d = (k ? L->dt : L->dp)(a->x[0][i], a->x[1][i], a->attr, &e);
+            gx[k][i] += mul_div(d, gy[0], e, (double)n);
+        }
+}
+static void loss_jvp(const mean_loss *L, const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy)
+{
+    size_t n = ad__count(&a->xs[0]);
+    double sum = 0.0;
+    int e;
+    for (unsigned k = 0; k < 2; k++)
+        for (size_t i = 0; dx[k] && i < n; i++) {
+            double d = (k ? L->dt : L->dp)(a->x[0][i], a->x[1][i], a->attr, &e);
+            sum += mul_div(d, dx[k][i], e, 1.0);
+        }
+    dy[0] = sum / (double)n;
+}
+#define LOSS_KERNELS(NAME)                                                                \
+    static const mean_loss NAME##_loss = {NAME##_t, NAME##_dp, NAME##_dt};                \
+    static void NAME##_forward(const ad_op_args *a, double *y) { loss_forward(&NAME##_loss, a, y); } \
+    static void NAME##_backward(const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY]) \
+    {                                                                                     \
+        loss_backward(&NAME##_loss, a, gy, gx);                                           \
+    }                                                                                     \
+    static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy) \
+    {                                                                                     \
+        loss_jvp(&NAME##_loss, a, dx, dy);                                                \
+    }                                                                                     \
+    static int NAME##_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)         \
+    {                                                                                     \
+        return ad__sum_reference(a, y, rnd, 1, NAME##_lref);                              \
+    }
+
+/* p - t halved when it would overflow: returns d with p - t = d 2^*e. */
+static double half_diff(double p, double t, int *e)
+{
+    double d = p - t;
+    *e = 0;
+    if (isinf(d) && isfinite(p) && isfinite(t)) {
+        *e = 1;
+        return p / 2 - t / 2;
+    }
+    return d;
+}
+
 /* ---- mse: mean (p - t)^2; dp = 2 (p - t) / n, dt = -dp ---- */
-static double mse_l(double p, double t, const double *attr) { (void)attr; double d = p - t; return d * d; }
-static double mse_la(double p, double t, const double *attr) { (void)attr; return 2.0 * (p - t); }
-static double mse_lb(double p, double t, const double *attr) { (void)attr; return -2.0 * (p - t); }
+static double mse_t(double p, double t, const double *attr, int s)
+{
+    (void)attr;
+    int e;
+    double d = half_diff(s ? p / 2 : p, s ? t / 2 : t, &e); /* s: (p - t) / 2, then 2^-s/2 */
+    d = ldexp(d, e + (s ? 1 - s / 2 : 0));
+    return d * d;
+}
+static double mse_dp(double p, double t, const double *attr, int *e)
+{
+    (void)attr;
+    double d = half_diff(p, t, e);
+    *e += 1;
+    return d;
+}
+static double mse_dt(double p, double t, const double *attr, int *e) { return -mse_dp(p, t, attr, e); }
 static int mse_lref(mpfr_ptr y, mpfr_srcptr p, mpfr_srcptr t, const double *attr)
 {
     (void)attr;
@@ -69,7 +178,7 @@ static int mse_lref(mpfr_ptr y, mpfr_srcptr p, mpfr_srcptr t, const double *attr
     mpfr_clear(d);
     return 0;
 }
-AD__SUM_KERNELS(mse, 1)
+LOSS_KERNELS(mse)
 const ad_op ad_op_mse = {
     .name = "mse", .math = "mean (p - t)^2", .arity = 2, .shape = pair_shape,
     AD__KERNEL_SLOTS(mse), .sample_shapes = pair_sample, .domain = {{-10, -10}, {10, 10}},
@@ -79,9 +188,15 @@ ad_var ad_mse(ad_tape *t, ad_var pred, ad_var target) { return ad_apply(t, &ad_o
 
 /* ---- l1_loss: mean |p - t|; dp = sign(p - t) / n, 0 at p == t (abs's convention,
  * PyTorch), dt = -dp ---- */
-static double l1_loss_l(double p, double t, const double *attr) { (void)attr; return fabs(p - t); }
-static double l1_loss_la(double p, double t, const double *attr) { (void)attr; return ad__abs_grad(p - t); }
-static double l1_loss_lb(double p, double t, const double *attr) { (void)attr; return -ad__abs_grad(p - t); }
+static double l1_loss_t(double p, double t, const double *attr, int s)
+{
+    (void)attr;
+    int e;
+    double d = half_diff(s ? p / 2 : p, s ? t / 2 : t, &e);
+    return ldexp(fabs(d), e + (s ? 1 - s : 0));
+}
+static double l1_loss_dp(double p, double t, const double *attr, int *e) { (void)attr; *e = 0; return ad__abs_grad(p - t); }
+static double l1_loss_dt(double p, double t, const double *attr, int *e) { (void)attr; *e = 0; return -ad__abs_grad(p - t); }
 static int l1_loss_lref(mpfr_ptr y, mpfr_srcptr p, mpfr_srcptr t, const double *attr)
 {
     (void)attr;
@@ -93,7 +208,7 @@ static int l1_loss_lref(mpfr_ptr y, mpfr_srcptr p, mpfr_srcptr t, const double *
     return 0;
 }
 static int l1_loss_piece1(double p, double t, const double *attr) { (void)attr; return ad__abs_piece(p - t); }
-AD__SUM_KERNELS(l1_loss, 1)
+LOSS_KERNELS(l1_loss)
 AD__SUM_PIECE(l1_loss)
 static const ad_kink l1_loss_kinks[] = {
     {.at = 0.0, .left = -1.0, .right = 1.0, .choice = 0.0,
@@ -110,17 +225,24 @@ ad_var ad_l1_loss(ad_tape *t, ad_var pred, ad_var target) { return ad_apply(t, &
  * delta (|d| - delta / 2) beyond; dp = d inside, delta sign(d) beyond, dt = -dp.
  * Continuously differentiable: at |d| == delta both pieces give delta sign(d)
  * (the quadratic piece is used there, as PyTorch). delta > 0. ---- */
-static double huber_l(double p, double t, const double *attr)
+static double huber_t(double p, double t, const double *attr, int s)
 {
-    double d = fabs(p - t), k = attr[0];
-    return d <= k ? 0.5 * d * d : k * (d - 0.5 * k);
+    int e;
+    double k = attr[0], d = fabs(half_diff(s ? p / 2 : p, s ? t / 2 : t, &e));
+    int sh = (s ? 1 : 0) + e; /* |p - t| = d 2^sh */
+    if (d <= ldexp(k, -sh)) {
+        double h = ldexp(d, sh - s / 2);
+        return 0.5 * h * h;
+    }
+    return mul_div(k, d - ldexp(k, -1 - sh), sh - s, 1.0); /* k (|p - t| - k/2) 2^-s */
 }
-static double huber_la(double p, double t, const double *attr)
+static double huber_dp(double p, double t, const double *attr, int *e)
 {
     double d = p - t, k = attr[0];
+    *e = 0;
     return fabs(d) <= k ? d : k * ad__abs_grad(d);
 }
-static double huber_lb(double p, double t, const double *attr) { return -huber_la(p, t, attr); }
+static double huber_dt(double p, double t, const double *attr, int *e) { return -huber_dp(p, t, attr, e); }
 static int huber_lref(mpfr_ptr y, mpfr_srcptr p, mpfr_srcptr t, const double *attr)
 {
     mpfr_t d;
@@ -150,7 +272,7 @@ static ad_status huber_check(const double *attr, char *why, size_t len)
     }
     return AD_OK;
 }
-AD__SUM_KERNELS(huber, 1)
+LOSS_KERNELS(huber)
 AD__SUM_PIECE(huber)
 static const char *const huber_names[] = {"delta"};
 static const double huber_default[] = {1.0};
@@ -168,19 +290,21 @@ ad_var ad_huber(ad_tape *t, ad_var pred, ad_var target, double delta)
 /* ---- bce_with_logits(x, y): mean of ln(1 + e^x) - x y, computed as
  * x (1 - y) + log1p(e^-x) for x >= 0 and -x y + log1p(e^x) below (both terms >= 0
  * for y in [0, 1]: no overflow, no cancellation); dx = sigmoid(x) - y, dy = -x ---- */
-static double bce_with_logits_l(double x, double y, const double *attr)
+static double bce_with_logits_t(double x, double y, const double *attr, int s)
 {
     (void)attr;
-    return (x >= 0.0 ? x * (1.0 - y) : -x * y) + log1p(exp(-fabs(x)));
+    double lin = x >= 0.0 ? mul_div(x, 1.0 - y, -s, 1.0) : mul_div(-x, y, -s, 1.0);
+    return lin + ldexp(log1p(exp(-fabs(x))), -s);
 }
 /* sigmoid(x) - y, as (1 - y) - sigmoid(-x) for x >= 0 so y = 1 at large x gives
  * -sigmoid(-x) rather than a difference of two numbers near 1 */
-static double bce_with_logits_la(double x, double y, const double *attr)
+static double bce_with_logits_dp(double x, double y, const double *attr, int *e)
 {
     (void)attr;
+    *e = 0;
     return x >= 0.0 ? (1.0 - y) - ad__sigmoid(-x) : ad__sigmoid(x) - y;
 }
-static double bce_with_logits_lb(double x, double y, const double *attr) { (void)attr, (void)y; return -x; }
+static double bce_with_logits_dt(double x, double y, const double *attr, int *e) { (void)attr, (void)y; *e = 0; return -x; }
 static int bce_with_logits_lref(mpfr_ptr out, mpfr_srcptr x, mpfr_srcptr y, const double *attr)
 {
     (void)attr;
@@ -201,7 +325,7 @@ static int bce_with_logits_lref(mpfr_ptr out, mpfr_srcptr x, mpfr_srcptr y, cons
     mpfr_clears(a, b, (mpfr_ptr)0);
     return 0;
 }
-AD__SUM_KERNELS(bce_with_logits, 1)
+LOSS_KERNELS(bce_with_logits)
 const ad_op ad_op_bce_with_logits = {
     .name = "bce_with_logits", .math = "mean ln(1 + e^x) - x y", .arity = 2, .shape = pair_shape,
     AD__KERNEL_SLOTS(bce_with_logits), .sample_shapes = pair_sample,
@@ -282,16 +406,30 @@ static void ce_grad_row(const double *x, size_t n, size_t c, double g, double *o
         out[j] = acc ? out[j] + g * p : g * p;
     }
 }
+/* The rows' losses summed; half: each halved, (m/2 - x_c/2) + log1p(rest)/2,
+ * and scaled by 2^-63 (exact but for negligible subnormals), so neither a row
+ * (m - x_c of DBL_MAX and -1e301) nor the sum overflows. */
+static double ce_sum(const ad_op_args *a, size_t rows, size_t n, int half)
+{
+    double s = 0.0, rest, m;
+    size_t k, c;
+    for (size_t r = 0; r < rows; r++) {
+        const double *x = a->x[0] + r * n;
+        if (!class_of(a->x[1], r, n, &c)) {
+            s += NAN;
+            continue;
+        }
+        double l = ce_row(x, n, c, &rest, &m, &k);
+        s += half ? ldexp((m / 2 - x[c] / 2) + log1p(rest) / 2, -63) : l;
+    }
+    return s;
+}
 static void cross_entropy_forward(const ad_op_args *a, double *y)
 {
-    size_t rows, n, k;
-    double s = 0.0, rest, m;
+    size_t rows, n;
     ad__rows(&a->xs[0], &rows, &n);
-    for (size_t r = 0; r < rows; r++) {
-        size_t c;
-        s += class_of(a->x[1], r, n, &c) ? ce_row(a->x[0] + r * n, n, c, &rest, &m, &k) : NAN;
-    }
-    y[0] = s / (double)rows;
+    double s = ce_sum(a, rows, n, 0);
+    y[0] = isinf(s) ? ldexp(ce_sum(a, rows, n, 1) / (double)rows, 64) : s / (double)rows;
 }
 static void cross_entropy_backward(const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY])
 {

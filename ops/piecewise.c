@@ -87,12 +87,20 @@ static const char *const leaky_relu_names[] = {"slope"};
 static const double leaky_relu_default[] = {0.01};
 static const ad_kink leaky_relu_kinks[] = {
     {.at = 0.0, .left = 0.01, .right = 1.0, .choice = 0.01,
-     .why = "slope (the left derivative), as PyTorch"},
+     .why = "slope (the left derivative), as PyTorch; a negative slope too"},
 };
+/* The kink at 0 between the slopes attr[0] (left) and 1, whatever their order
+ * (a slope of -10 or 2): the left one is chosen, which is in their hull. */
+static void left_slope_kink(const double *attr, ad_kink *k)
+{
+    k->left = k->choice = attr[0];
+    k->right = 1.0;
+}
 const ad_op ad_op_leaky_relu = {
     .name = "leaky_relu", .math = "x > 0 ? x : slope x", .arity = 1, .n_attr = 1,
     .attr_name = leaky_relu_names, .attr_default = leaky_relu_default, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(leaky_relu), .piece = leaky_relu_piece, .kinks = leaky_relu_kinks, .n_kinks = 1,
+    .kinks_at = left_slope_kink,
     .domain = {{-10}, {10}}, .ulp_fwd = 0.5, .ulp_bwd = 0.5,
 };
 ad_var ad_leaky_relu(ad_tape *t, ad_var x, double slope)
@@ -176,6 +184,16 @@ static ad_status lo_hi_check(const double *attr, char *why, size_t len)
     }
     return AD_OK;
 }
+/* The kinks at lo and hi, the value passing through at a bound with gradient
+ * edge; when lo == hi the function is constant: both sides and the choice 0. */
+static void lo_hi_kinks(const double *attr, ad_kink *k, double edge)
+{
+    int flat = attr[0] == attr[1];
+    k[0] = (ad_kink){.at = attr[0], .left = 0.0, .right = flat ? 0.0 : 1.0, .choice = flat ? 0.0 : edge, .why = k[0].why};
+    k[1] = (ad_kink){.at = attr[1], .left = flat ? 0.0 : 1.0, .right = 0.0, .choice = flat ? 0.0 : edge, .why = k[1].why};
+}
+static void hardtanh_kinks_at(const double *attr, ad_kink *k) { lo_hi_kinks(attr, k, 0.0); }
+static void clamp_kinks_at(const double *attr, ad_kink *k) { lo_hi_kinks(attr, k, 1.0); }
 static const char *const lo_hi_names[] = {"lo", "hi"};
 static const double lo_hi_default[] = {-1.0, 1.0};
 
@@ -194,7 +212,7 @@ const ad_op ad_op_hardtanh = {
     .name = "hardtanh", .math = "min(max(x, lo), hi)", .arity = 1, .n_attr = 2,
     .attr_name = lo_hi_names, .attr_default = lo_hi_default, .flags = AD_OP_ELEMENTWISE,
     .check_attr = lo_hi_check, AD__KERNEL_SLOTS(hardtanh), .piece = hardtanh_piece,
-    .kinks = hardtanh_kinks, .n_kinks = 2, .domain = {{-3}, {3}}, .ulp_fwd = 0, .ulp_bwd = 0,
+    .kinks = hardtanh_kinks, .n_kinks = 2, .kinks_at = hardtanh_kinks_at, .domain = {{-3}, {3}}, .ulp_fwd = 0, .ulp_bwd = 0,
 };
 ad_var ad_hardtanh(ad_tape *t, ad_var x, double lo, double hi)
 {
@@ -209,14 +227,16 @@ static int clamp_piece1(double x, const double *attr) { return clamp1_piece(x, a
 AD__UNARY_KERNELS(clamp)
 AD__UNARY_PIECE(clamp)
 static const ad_kink clamp_kinks[] = {
-    {.at = -1.0, .left = 0.0, .right = 1.0, .choice = 1.0, .why = "1 at a bound: the value passes through (torch.clamp)"},
-    {.at = 1.0, .left = 1.0, .right = 0.0, .choice = 1.0, .why = "1 at a bound: the value passes through (torch.clamp)"},
+    {.at = -1.0, .left = 0.0, .right = 1.0, .choice = 1.0,
+     .why = "1 at a bound: the value passes through (torch.clamp); 0 when lo == hi (a constant)"},
+    {.at = 1.0, .left = 1.0, .right = 0.0, .choice = 1.0,
+     .why = "1 at a bound: the value passes through (torch.clamp); 0 when lo == hi (a constant)"},
 };
 const ad_op ad_op_clamp = {
     .name = "clamp", .math = "min(max(x, lo), hi)", .arity = 1, .n_attr = 2,
     .attr_name = lo_hi_names, .attr_default = lo_hi_default, .flags = AD_OP_ELEMENTWISE,
     .check_attr = lo_hi_check, AD__KERNEL_SLOTS(clamp), .piece = clamp_piece,
-    .kinks = clamp_kinks, .n_kinks = 2, .domain = {{-3}, {3}}, .ulp_fwd = 0, .ulp_bwd = 0,
+    .kinks = clamp_kinks, .n_kinks = 2, .kinks_at = clamp_kinks_at, .domain = {{-3}, {3}}, .ulp_fwd = 0, .ulp_bwd = 0,
 };
 ad_var ad_clamp(ad_tape *t, ad_var x, double lo, double hi)
 {
@@ -415,12 +435,13 @@ AD__UNARY_KERNELS(elu)
 AD__UNARY_PIECE(elu)
 static const ad_kink elu_kinks[] = {
     {.at = 0.0, .left = 1.0, .right = 1.0, .choice = 1.0,
-     .why = "alpha (the left derivative, as PyTorch); a kink only when alpha != 1"},
+     .why = "alpha (the left derivative, as PyTorch; a negative alpha too); a kink only when alpha != 1"},
 };
 const ad_op ad_op_elu = {
     .name = "elu", .math = "x > 0 ? x : alpha (e^x - 1)", .arity = 1, .n_attr = 1,
     .attr_name = alpha_names, .attr_default = alpha_default, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(elu), .piece = elu_piece, .kinks = elu_kinks, .n_kinks = 1,
+    .kinks_at = left_slope_kink, /* alpha e^0 on the left */
     /* swept into the saturated tail: the verifier raises MPFR's precision there */
     /* backward alpha e^x: exp's ulp and one product (0.86 measured; the tangent 1.01) */
     .domain = {{-745}, {1e300}}, .ulp_fwd = 1, .ulp_bwd = 1.5,

@@ -40,6 +40,28 @@ const ad_op *ad_op_find(const char *name)
     return NULL;
 }
 
+unsigned ad_op_kinks(const ad_op *op, const double *attr, ad_kink *out, unsigned cap)
+{
+    ad_kink tmp[16];
+    double def[AD_MAX_ATTR] = {0};
+    if (!op || !op->kinks)
+        return 0;
+    unsigned n = op->n_kinks;
+    if (!attr) {
+        for (unsigned i = 0; op->attr_default && i < op->n_attr && i < AD_MAX_ATTR; i++)
+            def[i] = op->attr_default[i];
+        attr = def;
+    }
+    if (n <= 16 && op->kinks_at) {
+        memcpy(tmp, op->kinks, n * sizeof *tmp);
+        op->kinks_at(attr, tmp);
+    }
+    const ad_kink *src = n <= 16 && op->kinks_at ? tmp : op->kinks;
+    for (unsigned i = 0; out && i < n && i < cap; i++)
+        out[i] = src[i];
+    return n;
+}
+
 bool ad__op_is_builtin(const ad_op *op)
 {
     for (size_t i = 0; i < N_BUILTIN; i++)

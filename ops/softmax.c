@@ -30,25 +30,36 @@ double ad__lse_parts(const double *x, size_t n, double *m, size_t *k)
 /* MPFR: a row's largest entry m (exact) and ls = ln sum_j e^(x_j - m) at ls's
  * precision; m is shifted out first (MPFR's exponent range would overflow
  * e^(1e308)) and kept apart, since m + ls would round ls away when m is huge.
+ * ls = log1p(rest), rest the sum without the (first) largest term: 1 + rest
+ * would round a rest of 2^-1024 away at any working precision.
  * @return 0, or 1 for a row of all -inf (m = -inf, ls untouched). */
 static int ref_lse(mpfr_ptr m, mpfr_ptr ls, mpfr_srcptr x, size_t n)
 {
     mpfr_t t;
+    size_t k = 0;
     mpfr_set_prec(m, n ? mpfr_get_prec(x) : 2);
     mpfr_set_inf(m, -1);
     for (size_t j = 0; j < n; j++)
-        if (mpfr_cmp(x + j, m) > 0 || mpfr_nan_p(x + j))
+        if (mpfr_cmp(x + j, m) > 0 || mpfr_nan_p(x + j)) {
             mpfr_set(m, x + j, MPFR_RNDN);
+            k = j;
+        }
     if (mpfr_inf_p(m) && mpfr_sgn(m) < 0)
         return 1;
+    if (mpfr_inf_p(m)) { /* +inf - +inf: NaN in the whole row, as the engine */
+        mpfr_set_nan(ls);
+        return 0;
+    }
     mpfr_init2(t, mpfr_get_prec(ls));
     mpfr_set_zero(ls, 1);
     for (size_t j = 0; j < n; j++) {
+        if (j == k && !mpfr_nan_p(m))
+            continue;
         mpfr_sub(t, x + j, m, MPFR_RNDN);
         mpfr_exp(t, t, MPFR_RNDN);
         mpfr_add(ls, ls, t, MPFR_RNDN);
     }
-    mpfr_log(ls, ls, MPFR_RNDN);
+    mpfr_log1p(ls, ls, MPFR_RNDN);
     mpfr_clear(t);
     return 0;
 }
@@ -65,8 +76,10 @@ static size_t argmax(const double *y, size_t n)
 
 /* ---- softmax: y_j = e^(x_j - m) / (1 + rest); the Jacobian diag(y) - y y^T is
  * symmetric, so the VJP and the tangent are one map: out_i = y_i (g_i - <g, y>).
- * For the dominant i = k that difference is formed as sum_{j != k} y_j (g_k - g_j)
- * (since sum y = 1), which keeps its accuracy when y_k rounds near 1. ---- */
+ * Since sum y = 1, g_i - <g, y> = sum_j y_j (g_i - g_j) = (g_i - g_k) + d_k with
+ * d_k = sum_{j != k} y_j (g_k - g_j) for the dominant k: differences of g only,
+ * so a uniform cotangent (the gradient of sum softmax = 1) gives exactly 0, and
+ * d_k keeps its accuracy when y_k rounds near 1. ---- */
 static void softmax_frow(const double *x, size_t n, double *y, const double *attr)
 {
     (void)attr;
@@ -81,14 +94,12 @@ static void softmax_map(const double *y, const double *g, size_t n, double *out,
     if (n == 0)
         return;
     size_t k = argmax(y, n);
-    double dot = 0.0, dk = 0.0;
-    for (size_t j = 0; j < n; j++) {
-        dot += g[j] * y[j];
+    double dk = 0.0;
+    for (size_t j = 0; j < n; j++)
         if (j != k)
             dk += y[j] * (g[k] - g[j]);
-    }
     for (size_t j = 0; j < n; j++) {
-        double v = y[j] * (j == k ? dk : g[j] - dot);
+        double v = y[j] * (j == k ? dk : (g[j] - g[k]) + dk);
         out[j] = acc ? out[j] + v : v;
     }
 }
@@ -149,36 +160,44 @@ static void log_softmax_frow(const double *x, size_t n, double *y, const double 
         y[j] = (d - l) + (isfinite(e) ? e : 0.0);
     }
 }
-/* J = I - 1 p^T with p = e^y. out_j = g_j - p_j sum(g) (VJP); for the dominant k
- * it is formed as g_k (1 - p_k) - p_k sum_{i != k} g_i with 1 - p_k = -expm1(y_k). */
+/* J = I - 1 p^T with p_j = e_j / S, e_j = e^(x_j - m), S = sum e. The VJP
+ * g_j - p_j sum(g) is formed as (g_j R_j - e_j G_j) / S with R_j = S - e_j and
+ * G_j = sum(g) - g_j, each a sum over i != j: a row of equal logits under an
+ * equal cotangent then gives exactly 0 (R_j = (n - 1) e_j), where
+ * g - e^y n g leaves the rounding of e^y (-2^-55 at g = 1/4). Near another
+ * root (p_j sum(g) ~ g_j) the rounding of e_j is magnified by the
+ * cancellation, which no double formula avoids. */
 static void log_softmax_brow(const double *x, const double *y, const double *gy, size_t n, double *gx, const double *attr)
 {
-    (void)x, (void)attr;
-    if (n == 0)
-        return;
-    size_t k = argmax(y, n);
-    double s = 0.0;
+    (void)y, (void)attr;
+    double m, G = 0.0;
+    size_t k;
+    double rest = ad__lse_parts(x, n, &m, &k), S = 1.0 + rest;
     for (size_t j = 0; j < n; j++)
-        s += j == k ? 0.0 : gy[j];
-    for (size_t j = 0; j < n; j++)
-        gx[j] += j == k ? -expm1(y[k]) * gy[k] - exp(y[k]) * s : gy[j] - exp(y[j]) * (s + gy[k]);
+        G += gy[j];
+    for (size_t j = 0; j < n; j++) {
+        if (m == -INFINITY) {
+            gx[j] += NAN;
+            continue;
+        }
+        double e = j == k ? 1.0 : ad__exp_diff(x[j], m), R = j == k ? rest : 1.0 + (rest - e);
+        gx[j] += (gy[j] * R - e * (G - gy[j])) / S;
+    }
 }
-/* out_i = dx_i - <p, dx>; for the dominant k, sum_{j != k} p_j (dx_k - dx_j). */
+/* out_i = dx_i - <p, dx> = (dx_i - dx_k) + out_k, out_k = sum_{j != k} p_j (dx_k - dx_j)
+ * for the dominant k (J 1 = 0: differences of dx only, as softmax's map). */
 static void log_softmax_jrow(const double *x, const double *y, const double *dx, size_t n, double *dy, const double *attr)
 {
     (void)x, (void)attr;
     if (n == 0)
         return;
     size_t k = argmax(y, n);
-    double s = 0.0, dk = 0.0;
-    for (size_t j = 0; j < n; j++) {
-        double p = exp(y[j]);
-        s += p * dx[j];
-        if (j != k)
-            dk += p * (dx[k] - dx[j]);
-    }
+    double dk = 0.0;
     for (size_t j = 0; j < n; j++)
-        dy[j] = j == k ? dk : dx[j] - s;
+        if (j != k)
+            dk += exp(y[j]) * (dx[k] - dx[j]);
+    for (size_t j = 0; j < n; j++)
+        dy[j] = j == k ? dk : (dx[j] - dx[k]) + dk;
 }
 static int log_softmax_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r)
 {
@@ -289,33 +308,70 @@ ad_var ad_logsumexp(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_logsumexp,
  * is large against that column (thousands of ulps on rows of three), so the
  * backward bound is loose: 20 ulps measured in 100,000 samples of rows of
  * eight on [0.5, 2], bound 64; the forward is within 4. ---- */
-/* mu as hi + lo (the sum compensated by TwoSum, the division's remainder by
- * fma), so x - mu keeps its digits where x_j is close to the mean; returns sigma. */
-static double ln_sigma(const double *x, size_t n, double eps, double *mu, double *mu_lo)
+/* A row's statistics, all in scaled units: the row is read as x 2^-ex (ex the
+ * exponent of its largest |x|: the mean of subnormals keeps its digits, that
+ * of DBL_MAX's does not overflow), its mean as mu + lo (the sum compensated by
+ * TwoSum, the division's remainder by fma, so x - mu keeps its digits near the
+ * mean), and sigma as sigma 2^e, e the exponent of the largest of |x_j - mu|
+ * and sqrt(eps): the squares are summed scaled by 2^-e, so a spread of 1e200
+ * does not overflow the variance, nor one of 1e-200 underflow it. */
+typedef struct ln_stats {
+    double mu, lo, sigma;
+    int ex, e;
+} ln_stats;
+
+/* (x - mean) 2^-e: the deviation in sigma's units. */
+static double ln_dev(double x, const ln_stats *st)
 {
-    double s = 0.0, c = 0.0, v = 0.0, dn = (double)n;
+    return ldexp((ldexp(x, -st->ex) - st->mu) - st->lo, st->ex - st->e);
+}
+static void ln_stats_of(const double *x, size_t n, double eps, ln_stats *st)
+{
+    double s = 0.0, c = 0.0, v = 0.0, dn = (double)n, big = 0.0;
+    for (size_t j = 0; j < n; j++)
+        big = fmax(big, fabs(x[j]));
+    st->ex = 0;
+    if (big > 0.0 && isfinite(big))
+        frexp(big, &st->ex);
     for (size_t j = 0; j < n; j++) {
-        double t = s + x[j], bb = t - s;
-        c += (s - (t - bb)) + (x[j] - bb);
+        double xj = ldexp(x[j], -st->ex), t = s + xj, bb = t - s;
+        c += (s - (t - bb)) + (xj - bb);
         s = t;
     }
-    *mu = s / dn;
-    *mu_lo = (fma(-*mu, dn, s) + c) / dn;
+    st->mu = s / dn;
+    st->lo = (fma(-st->mu, dn, s) + c) / dn;
+    big = 0.0;
+    for (size_t j = 0; j < n; j++)
+        big = fmax(big, fabs((ldexp(x[j], -st->ex) - st->mu) - st->lo));
+    st->e = 0;
+    if (big > 0.0 && isfinite(big)) {
+        frexp(big, &st->e);
+        st->e += st->ex;
+    }
+    if (eps > 0.0) {
+        int es;
+        frexp(sqrt(eps), &es);
+        if (big == 0.0 || es > st->e)
+            st->e = es;
+    }
     for (size_t j = 0; j < n; j++) {
-        double d = (x[j] - *mu) - *mu_lo;
+        double d = ln_dev(x[j], st);
         v += d * d;
     }
-    return sqrt(v / dn + eps);
+    st->sigma = sqrt(v / dn + ldexp(ldexp(eps, -st->e), -st->e));
 }
 static void layer_norm_frow(const double *x, size_t n, double *y, const double *attr)
 {
-    double mu, lo, sigma = ln_sigma(x, n, attr[0], &mu, &lo);
+    ln_stats st;
+    ln_stats_of(x, n, attr[0], &st);
     for (size_t j = 0; j < n; j++)
-        y[j] = ((x[j] - mu) - lo) / sigma;
+        y[j] = ln_dev(x[j], &st) / st.sigma;
 }
 static void ln_map(const double *x, const double *y, const double *g, size_t n, double *out, const double *attr, int acc)
 {
-    double mu, lo, sigma = ln_sigma(x, n, attr[0], &mu, &lo), mg = 0.0, mgy = 0.0;
+    ln_stats st;
+    double mg = 0.0, mgy = 0.0;
+    ln_stats_of(x, n, attr[0], &st);
     for (size_t j = 0; j < n; j++) {
         mg += g[j];
         mgy += g[j] * y[j];
@@ -323,7 +379,7 @@ static void ln_map(const double *x, const double *y, const double *g, size_t n, 
     mg /= (double)n;
     mgy /= (double)n;
     for (size_t j = 0; j < n; j++) {
-        double v = (g[j] - mg - y[j] * mgy) / sigma;
+        double v = ldexp((g[j] - mg - y[j] * mgy) / st.sigma, -st.e);
         out[j] = acc ? out[j] + v : v;
     }
 }

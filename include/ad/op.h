@@ -35,7 +35,8 @@ typedef struct ad_ref_args {
 /* A point where the op is not differentiable, with the choice it makes there. */
 typedef struct ad_kink {
     double at;          /* input value of the kink (x == at)                       */
-    double left, right; /* one-sided derivatives there (with default attributes)   */
+    double left, right; /* one-sided derivatives there (with default attributes;   */
+                        /* ad_op_kinks gives them at other attribute values)      */
     double choice;      /* what backward returns there; NAN: the tape's kink_grad  */
     const char *why;    /* printed by `adcheck ops`                                */
 } ad_kink;
@@ -90,6 +91,10 @@ typedef struct ad_op {
 
     const ad_kink *kinks;  /* n_kinks declared kinks (documentation and tests) */
     unsigned n_kinks;
+    /* The kinks at these attribute values: out holds `kinks` on entry, the
+     * function moves their at, left, right and choice (clamp's bounds,
+     * leaky_relu's slope). NULL: `kinks` hold at every attribute value. */
+    void (*kinks_at)(const double *attr, ad_kink *out);
     ad_domain domain;      /* sampling box per input                 */
     const ad_shape *sample_shapes; /* per input, for verification; NULL: scalars */
     double ulp_fwd, ulp_bwd;       /* promised bounds against MPFR, in ulps     */
@@ -106,6 +111,18 @@ AD_API size_t ad_op_count(void);
 
 /** @return the i-th registered op, or NULL when i >= ad_op_count(). */
 AD_API const ad_op *ad_op_at(size_t i);
+
+/**
+ * The kinks of an op at given attribute values: where each sits, the one-sided
+ * derivatives there and the op's choice, all of which can move with the
+ * attributes (clamp(x, c, c) is constant: both sides and the choice are 0).
+ * @param op    the op (NULL: none)
+ * @param attr  op->n_attr values, or NULL for the op's defaults
+ * @param out   receives the first min(n_kinks, cap) kinks
+ * @param cap   room in out
+ * @return op->n_kinks (0 for a NULL op).
+ */
+AD_API unsigned ad_op_kinks(const ad_op *op, const double *attr, ad_kink *out, unsigned cap);
 
 /**
  * Registers a custom op so that tools and the registry-driven checks see it.

@@ -1,0 +1,539 @@
+/* test_ops_findings.c - the fuzz findings of the piecewise, softmax-family and loss ops and
+ * of the training kit's activations, each at its exact input, against MPFR or a hand formula. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include <ad/ad.h>
+#include "support/mp_ref.h"
+#include "support/op_eval.h"
+
+#define P 4096 /* bits: 1 + 2^-1074 and e^-709 next to 1 are exact at this precision */
+#define MAXN 8
+
+/* A case: op(x0[, x1]) with attributes, under the uniform cotangent gy (as fuzz_op). */
+typedef struct fcase {
+    const ad_op *op;
+    unsigned n_in;
+    ad_shape xs[2];
+    double x[2][MAXN];
+    double attr[2];
+    unsigned na;
+    double gy;
+} fcase;
+
+/* y = op(x...) and gx[k] = the VJP of gy (1, ..., 1) on a real tape; an input
+ * the op reads as integers (class indices) is a constant. */
+static void run(const fcase *c, double *y, double gx[2][MAXN])
+{
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var in[2];
+    for (unsigned k = 0; k < c->n_in; k++)
+        in[k] = (c->op->int_inputs >> k & 1u) ? ad_const(t, c->xs[k], c->x[k]) : ad_input(t, c->xs[k], c->x[k]);
+    ad_var out = ad_apply(t, c->op, in, c->n_in, c->attr, c->na);
+    ad_shape ys = ad_var_shape(t, out);
+    size_t m;
+    ad_shape_count(&ys, &m);
+    double w[MAXN];
+    for (size_t j = 0; j < m; j++)
+        w[j] = c->gy;
+    if (ad_backward(t, ad_sum(t, ad_mul(t, ad_const(t, ys, w), out))) != AD_OK)
+        fail_msg("%s: %s", c->op->name, ad_tape_error(t));
+    memcpy(y, ad_value(t, out), m * sizeof *y);
+    for (unsigned k = 0; k < c->n_in; k++) {
+        size_t n;
+        ad_shape_count(&c->xs[k], &n);
+        if (!(c->op->int_inputs >> k & 1u))
+            memcpy(gx[k], ad_grad(t, in[k]), n * sizeof(double));
+    }
+    ad_tape_free(t);
+}
+
+static void assert_ulps(const char *what, double got, double want, double bound)
+{
+    double u = ulps_off(got, want);
+    if (!(u <= bound))
+        fail_msg("%s: got %a, expected %a (%.17g): %.3g ulps > %g", what, got, want, want, u, bound);
+}
+
+/* ---- piecewise: the kink conventions (issue 4) at every attribute value ---- */
+
+/* elu'(0) = alpha (the left derivative, PyTorch) for a negative alpha too; the
+ * one-sided slopes are 1 and alpha, so alpha is in their hull. */
+static void test_elu_negative_alpha_at_zero_gives_alpha(void **state)
+{
+    (void)state;
+    double g, y = eval1(&ad_op_elu, 0.0, (double[]){-4.0}, 1, 0.45, &g);
+    assert_true(y == 0.0 && g == -4.0);
+    y = eval1(&ad_op_elu, 0.0, (double[]){0.5}, 1, 0.0, &g);
+    assert_true(y == 0.0 && g == 0.5);
+}
+
+/* leaky_relu'(0) = slope (PyTorch), -10 at the finding's slope -10. */
+static void test_leaky_relu_negative_slope_at_zero_gives_slope(void **state)
+{
+    (void)state;
+    double g, y = eval1(&ad_op_leaky_relu, 0.0, (double[]){-10.0}, 1, 0.42, &g);
+    assert_true(y == 0.0 && g == -10.0);
+}
+
+/* clamp(x, c, c) = c is constant: its only subgradient is 0, at c too. */
+static void test_clamp_with_equal_bounds_has_gradient_zero_at_the_bound(void **state)
+{
+    (void)state;
+    double g, y = eval1(&ad_op_clamp, -1.0, (double[]){-1.0, -1.0}, 2, 0.27, &g);
+    assert_true(y == -1.0 && g == 0.0);
+    y = eval1(&ad_op_clamp, -1.0, (double[]){-1.0, 2.0}, 2, 0.0, &g);
+    assert_true(y == -1.0 && g == 1.0); /* lo < hi: 1 at a bound, torch.clamp */
+}
+
+/* Every unary elementwise op with kinks, at attribute values around its
+ * defaults (negative slopes, lo == hi): ad_op_kinks says where each kink is,
+ * its one-sided derivatives (checked against one-sided differences of the
+ * forward) and the choice; the backward there must be the choice, inside
+ * the hull of the two sides. */
+static void test_declared_kinks_match_the_backward_at_any_attributes(void **state)
+{
+    (void)state;
+    const double vals[] = {-10, -4, -1, -0.5, 0, 0.25, 1, 2};
+    const unsigned nv = sizeof vals / sizeof vals[0];
+    unsigned checked = 0;
+    for (size_t i = 0; i < ad_op_count(); i++) {
+        const ad_op *op = ad_op_at(i);
+        if (op->arity != 1 || !(op->flags & AD_OP_ELEMENTWISE) || !op->n_kinks)
+            continue;
+        for (unsigned u = 0; u < (op->n_attr ? nv : 1); u++)
+            for (unsigned v = 0; v < (op->n_attr > 1 ? nv : 1); v++) {
+                double attr[2] = {vals[u], vals[v]}, g, kg = 0.3;
+                char why[128];
+                if (op->n_attr > 1 && attr[0] > attr[1])
+                    continue;
+                if (op->check_attr && op->check_attr(attr, why, sizeof why) != AD_OK)
+                    continue;
+                ad_kink kk[16];
+                unsigned n = ad_op_kinks(op, op->n_attr ? attr : NULL, kk, 16);
+                assert_int_equal(n, op->n_kinks);
+                for (unsigned q = 0; q < n; q++) {
+                    double x = kk[q].at, h = 0x1p-30 * fmax(1.0, fabs(x)), gl, gr;
+                    double y = eval1(op, x, attr, op->n_attr, kg, &g);
+                    double choice = isnan(kk[q].choice) ? kg : kk[q].choice;
+                    double lo = fmin(kk[q].left, kk[q].right), hi = fmax(kk[q].left, kk[q].right);
+                    double left = (y - eval1(op, x - h, attr, op->n_attr, kg, &gl)) / h;
+                    double right = (eval1(op, x + h, attr, op->n_attr, kg, &gr) - y) / h;
+                    if (!(g == choice && choice >= lo && choice <= hi) ||
+                        !(fabs(left - kk[q].left) <= 1e-6 * fmax(1.0, fabs(left))) ||
+                        !(fabs(right - kk[q].right) <= 1e-6 * fmax(1.0, fabs(right))))
+                        fail_msg("%s(%g; %g, %g): backward %g, declared choice %g in [%g, %g]; "
+                                 "one-sided differences %g, %g", op->name, x, attr[0], attr[1], g,
+                                 choice, kk[q].left, kk[q].right, left, right);
+                    checked++;
+                }
+            }
+    }
+    assert_true(checked > 100);
+}
+
+/* selu(-709.78...) under gy = 2^-8: gy scale alpha e^x = 3.82e-311 (subnormal,
+ * nonzero); scale and alpha are the published constants (Klambauer et al.). */
+static void test_selu_backward_far_out_is_gy_scale_alpha_exp_x(void **state)
+{
+    (void)state;
+    const double x = -0x1.62e42fefa39ecp+9, gy = 0x1p-8;
+    fcase c = {&ad_op_selu, 1, {AD_SCALAR}, {{x}}, {0}, 0, gy};
+    double y[1], gx[2][MAXN];
+    run(&c, y, gx);
+    mpfr_t a, b;
+    mpfr_inits2(P, a, b, (mpfr_ptr)0);
+    mpfr_set_str(a, "1.0507009873554804934193349852946", 10, MPFR_RNDN);
+    mpfr_set_str(b, "1.6732632423543772848170429916717", 10, MPFR_RNDN);
+    mpfr_mul(a, a, b, MPFR_RNDN);
+    mpfr_set_d(b, x, MPFR_RNDN);
+    mpfr_exp(b, b, MPFR_RNDN);
+    mpfr_mul(a, a, b, MPFR_RNDN);
+    mpfr_mul_d(a, a, gy, MPFR_RNDN);
+    double want = mpfr_get_d(a, MPFR_RNDN);
+    mpfr_clears(a, b, (mpfr_ptr)0);
+    assert_true(want > 0.0 && want < DBL_MIN);
+    assert_ulps("selu backward", gx[0][0], want, 1.0);
+}
+
+/* elu(-708.40, alpha 1) under gy = 1: e^x = 2.2251e-308 (MPFR), not 0 (libFuzzer). */
+static void test_elu_backward_far_out_is_exp_x(void **state)
+{
+    (void)state;
+    const double x = -0x1.6232bdd7abcd1p+9;
+    double g;
+    eval1(&ad_op_elu, x, (double[]){1.0}, 1, 0.0, &g);
+    assert_ulps("elu backward", g, mp_exp_times(1.0, x), 1.0);
+}
+
+/* hardtanh(lo = -9.45, hi = 2): -1 is inside, gradient 1; 2 is the upper edge, 0. */
+static void test_hardtanh_kinks_follow_its_bounds(void **state)
+{
+    (void)state;
+    const double attr[2] = {-0x1.2e70ee6e6e70fp+3, 2.0};
+    double g;
+    eval1(&ad_op_hardtanh, -1.0, attr, 2, 0.5, &g);
+    assert_true(g == 1.0);
+    eval1(&ad_op_hardtanh, 2.0, attr, 2, 0.5, &g);
+    assert_true(g == 0.0);
+    ad_kink kk[2];
+    assert_int_equal(ad_op_kinks(&ad_op_hardtanh, attr, kk, 2), 2);
+    assert_true(kk[0].at == attr[0] && kk[1].at == 2.0 && kk[0].choice == 0.0 && kk[1].choice == 0.0);
+}
+
+/* ---- softmax family ---- */
+
+/* sum_j softmax_j = 1, so under a uniform cotangent the gradient is exactly 0. */
+static void test_softmax_backward_of_a_uniform_cotangent_is_zero(void **state)
+{
+    (void)state;
+    fcase c = {&ad_op_softmax, 1, {AD_MAT(2, 3)},
+               {{0, 0x0.0000000000001p-1022, 0x1.5fd7fe8983b13p-36, 0, 0, 0}}, {0}, 0, 0x1p-8};
+    double y[6], gx[2][MAXN];
+    run(&c, y, gx);
+    for (int j = 0; j < 6; j++)
+        if (gx[0][j] != 0.0)
+            fail_msg("d/dx[%d] = %a, expected 0", j, gx[0][j]);
+    /* a cotangent that is no power of two, on rows whose rounded y do not sum to 1 */
+    fcase d = {&ad_op_softmax, 1, {AD_MAT(2, 3)}, {{0, 1, 2, -3.7, 0.3, 11}}, {0}, 0, 0.1};
+    run(&d, y, gx);
+    for (int j = 0; j < 6; j++)
+        if (gx[0][j] != 0.0)
+            fail_msg("uniform 0.1: d/dx[%d] = %a, expected 0", j, gx[0][j]);
+}
+
+/* MPFR at P bits: want[j] = g_j - p_j sum(g) (log_softmax's VJP) or
+ * x_j - ln sum e^x (its value) for one row. */
+static void mp_log_softmax(const double *x, const double *g, size_t n, int vjp, double *want)
+{
+    mpfr_t s, t, G;
+    mpfr_inits2(P, s, t, G, (mpfr_ptr)0);
+    mpfr_set_zero(s, 1);
+    mpfr_set_zero(G, 1);
+    for (size_t j = 0; j < n; j++) {
+        mpfr_set_d(t, x[j], MPFR_RNDN);
+        mpfr_exp(t, t, MPFR_RNDN);
+        mpfr_add(s, s, t, MPFR_RNDN);
+        mpfr_add_d(G, G, g[j], MPFR_RNDN);
+    }
+    for (size_t j = 0; j < n; j++) {
+        mpfr_set_d(t, x[j], MPFR_RNDN);
+        if (vjp) {
+            mpfr_exp(t, t, MPFR_RNDN);
+            mpfr_div(t, t, s, MPFR_RNDN);
+            mpfr_mul(t, t, G, MPFR_RNDN);
+            mpfr_d_sub(t, g[j], t, MPFR_RNDN);
+        } else {
+            mpfr_log(G, s, MPFR_RNDN);
+            mpfr_sub(t, t, G, MPFR_RNDN);
+        }
+        want[j] = mpfr_get_d(t, MPFR_RNDN);
+    }
+    mpfr_clears(s, t, G, (mpfr_ptr)0);
+}
+
+/* [0, 2^-1074, 0] under g = 1/4: g (1 - 3 p_0) ~ 2^-1078 / 3 rounds to 0; the
+ * old g - e^y 3 g left -2^-55. */
+static void test_log_softmax_backward_of_nearly_equal_logits(void **state)
+{
+    (void)state;
+    fcase c = {&ad_op_log_softmax, 1, {AD_MAT(2, 3)}, {{0, 0x0.0000000000001p-1022, 0, 0, 0, 0}}, {0}, 0, 0x1p-2};
+    double y[6], gx[2][MAXN], want[3], g[3] = {c.gy, c.gy, c.gy};
+    run(&c, y, gx);
+    for (int r = 0; r < 2; r++) {
+        mp_log_softmax(c.x[0] + 3 * r, g, 3, 1, want);
+        for (int j = 0; j < 3; j++)
+            assert_ulps("log_softmax backward", gx[0][3 * r + j], want[j], 1.0);
+    }
+}
+
+/* The 95-ulps finding: 1 - 3 p_0 = -0.014 cancels 6 bits, and the rounding of
+ * e^(x_0 - m) (relative eps) is magnified by |g| / |out|: no double formula
+ * keeps 16 ulps here. The error must stay within a few ulps of the terms that
+ * cancel, |g_j| + p_j |sum g| (the condition of the subtraction). */
+static void test_log_softmax_backward_near_a_root_is_within_its_condition(void **state)
+{
+    (void)state;
+    fcase c = {&ad_op_log_softmax, 1, {AD_MAT(2, 3)},
+               {{-0x1.a70da6e5a70ep+0, -0x1p+0, -0x1.3abacd103abacp+2, 0x1p+2, 0x1.10d01ec910dp-1, -0x1.428000a1428p-3}},
+               {0}, 0, -0x1p+4};
+    double y[6], gx[2][MAXN], want[3], g[3] = {c.gy, c.gy, c.gy};
+    run(&c, y, gx);
+    for (int r = 0; r < 2; r++) {
+        mp_log_softmax(c.x[0] + 3 * r, g, 3, 1, want);
+        for (int j = 0; j < 3; j++) {
+            double scale = fabs(c.gy) + fabs(want[j] - c.gy); /* |g_j| + p_j |sum g| */
+            double err = fabs(gx[0][3 * r + j] - want[j]);
+            if (!(err <= 4 * DBL_EPSILON * scale))
+                fail_msg("row %d d/dx[%d]: got %a, expected %a: error %g > 4 eps %g", r, j,
+                         gx[0][3 * r + j], want[j], err, scale);
+        }
+    }
+}
+
+/* x_0 = 709.78 dominant: y_0 = -ln(1 + e^-709.78 + ...) ~ -2^-1024, a subnormal. */
+static void test_log_softmax_forward_of_a_dominant_logit_is_a_subnormal(void **state)
+{
+    (void)state;
+    fcase c = {&ad_op_log_softmax, 1, {AD_MAT(2, 3)},
+               {{0x1.62e42fefa39efp+9, 0x1p-53, -0x1.2479da71e479ep+4, 0x0.000b8b851ebp-1022, 0, 0}}, {0}, 0, 0x1p-2};
+    double y[6], gx[2][MAXN], want[3], g[3] = {0};
+    run(&c, y, gx);
+    for (int r = 0; r < 2; r++) {
+        mp_log_softmax(c.x[0] + 3 * r, g, 3, 0, want);
+        for (int j = 0; j < 3; j++)
+            assert_ulps("log_softmax forward", y[3 * r + j], want[j], 4.0);
+    }
+    assert_true(y[0] < 0.0 && y[0] > -DBL_MIN);
+}
+
+/* layer_norm([3, 0.5, 1.2, 1.1e178], eps): the squares of a spread of 1e178
+ * overflowed the variance; MPFR gives y_0 = -0.577. A spread of 1e-200 with
+ * eps = 0 underflowed it. [-2^-1074, 0 x 7]: the mean -2^-1074/8 rounded to 0
+ * (39 ulps off y_0 = -0.875 2^-1074 / sqrt(eps)); the row is now scaled first. */
+static void test_layer_norm_of_huge_and_tiny_spreads(void **state)
+{
+    (void)state;
+    const double rows[3][8] = {{0x1.8p+1, 0x1p-1, 0x1.34920f2434921p+0, 0x1.1fb90f809fe73p+593},
+                               {1e-200, 2e-200, 3e-200, 5e-200},
+                               {-0x0.0000000000001p-1022}};
+    const double eps[3] = {0x1.4f8b588e368f1p-17, 0.0, 0x1.4f8b588e368f1p-17};
+    const size_t len[3] = {4, 4, 8};
+    for (int r = 0; r < 3; r++) {
+        size_t n = len[r];
+        fcase c = {&ad_op_layer_norm, 1, {AD_VEC(n)}, {{0}}, {eps[r]}, 1, -0x1p+5};
+        memcpy(c.x[0], rows[r], sizeof rows[r]);
+        double y[8], gx[2][MAXN];
+        run(&c, y, gx);
+        mpfr_t mu, v, t;
+        mpfr_inits2(P, mu, v, t, (mpfr_ptr)0);
+        mpfr_set_zero(mu, 1);
+        for (size_t j = 0; j < n; j++)
+            mpfr_add_d(mu, mu, rows[r][j], MPFR_RNDN);
+        mpfr_div_ui(mu, mu, n, MPFR_RNDN);
+        mpfr_set_zero(v, 1);
+        for (size_t j = 0; j < n; j++) {
+            mpfr_d_sub(t, rows[r][j], mu, MPFR_RNDN);
+            mpfr_sqr(t, t, MPFR_RNDN);
+            mpfr_add(v, v, t, MPFR_RNDN);
+        }
+        mpfr_div_ui(v, v, n, MPFR_RNDN);
+        mpfr_add_d(v, v, eps[r], MPFR_RNDN);
+        mpfr_sqrt(v, v, MPFR_RNDN);
+        for (size_t j = 0; j < n; j++) {
+            mpfr_d_sub(t, rows[r][j], mu, MPFR_RNDN);
+            mpfr_div(t, t, v, MPFR_RNDN);
+            assert_ulps("layer_norm forward", y[j], mpfr_get_d(t, MPFR_RNDN), 8.0);
+            assert_true(isfinite(gx[0][j]));
+        }
+        mpfr_clears(mu, v, t, (mpfr_ptr)0);
+    }
+}
+
+/* ---- losses ---- */
+
+/* MPFR: d = p - t exactly, then k d gy / n (the mean losses' dl/dp, k = 2 for mse,
+ * 1 for huber inside delta). */
+static double mp_grad(double p, double t, double k, double gy, unsigned long n)
+{
+    mpfr_t d;
+    mpfr_init2(d, P);
+    mpfr_set_d(d, p, MPFR_RNDN);
+    mpfr_sub_d(d, d, t, MPFR_RNDN);
+    mpfr_mul_d(d, d, k * gy, MPFR_RNDN);
+    mpfr_div_ui(d, d, n, MPFR_RNDN);
+    double r = mpfr_get_d(d, MPFR_RNDN);
+    mpfr_clear(d);
+    return r;
+}
+
+/* mse and huber with subnormal differences: the gradient 2 (p - t) gy / n
+ * (d gy / n) rounds about once, within 1 ulp of MPFR in the subnormal range
+ * (the fuzz oracle's "expected 0" was its own unresolved difference). */
+static void test_mean_loss_gradients_near_the_subnormals(void **state)
+{
+    (void)state;
+    const fcase cs[5] = {
+        {&ad_op_mse, 2, {AD_MAT(2, 3), AD_MAT(2, 3)},
+         {{-0x1.7ee32f972e87fp-19, 0, 0, 0, -0x0.0000000000001p-1022, 0x0.fffffffffffffp-1022},
+          {-1, -0x1.3ffffdcd8p+3, 0, 0, 0, 0}}, {0}, 0, 0x1p-8},
+        {&ad_op_mse, 2, {AD_MAT(2, 3), AD_MAT(2, 3)},
+         {{-0x1.86dbf6e786dcp+0, 0x1.16d860804006dp-1017, 0, 0, 0, 0}, {0}}, {0}, 0, 0x1p-1},
+        {&ad_op_huber, 2, {AD_MAT(2, 3), AD_MAT(2, 3)},
+         {{0x1.8p+1, 0x1.c757597786d5fp-1015, 0, 0, 0, 0}, {0}}, {1.0}, 1, 0x1p-8},
+        /* libFuzzer, 60 s each: a loss that is itself subnormal */
+        {&ad_op_mse, 2, {AD_MAT(2, 3), AD_MAT(2, 3)}, {{0x1.0000000000001p-511}, {0}}, {0}, 0, 1.0},
+        {&ad_op_huber, 2, {AD_MAT(2, 3), AD_MAT(2, 3)}, {{0x1.fffffffffffffp-512}, {0}}, {1.0}, 1, 1.0},
+    };
+    for (int i = 0; i < 5; i++) {
+        double y[1], gx[2][MAXN];
+        run(&cs[i], y, gx);
+        for (int j = 0; j < 6; j++) {
+            double p = cs[i].x[0][j], t = cs[i].x[1][j], k = cs[i].op == &ad_op_mse ? 2.0 : 1.0;
+            if (cs[i].op == &ad_op_huber && fabs(p - t) > cs[i].attr[0])
+                continue; /* beyond delta: delta sign(d), not this formula */
+            assert_ulps("d/dp", gx[0][j], mp_grad(p, t, k, cs[i].gy, 6), 1.0);
+            assert_ulps("d/dt", gx[1][j], mp_grad(p, t, -k, cs[i].gy, 6), 1.0);
+        }
+    }
+    /* bce_with_logits' d/dy = -x gy / n at a subnormal x (libFuzzer) */
+    const fcase b = {&ad_op_bce_with_logits, 2, {AD_MAT(2, 3), AD_MAT(2, 3)},
+                     {{0x0.fffffffffffffp-1022, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}}, {0}, 0, 1.0};
+    double y[1], gx[2][MAXN];
+    run(&b, y, gx);
+    assert_ulps("bce d/dy", gx[1][0], mp_grad(b.x[0][0], 0.0, -1.0, 1.0, 6), 1.0);
+}
+
+/* MPFR mean over the six pairs of |p - t| (0), ln(1 + e^p) - p t (1). */
+static double mp_mean_loss(int which, const double *p, const double *t)
+{
+    mpfr_t s, a, b;
+    mpfr_inits2(P, s, a, b, (mpfr_ptr)0);
+    mpfr_set_zero(s, 1);
+    for (int j = 0; j < 6; j++) {
+        mpfr_set_d(a, p[j], MPFR_RNDN);
+        if (which == 0) {
+            mpfr_sub_d(a, a, t[j], MPFR_RNDN);
+            mpfr_abs(a, a, MPFR_RNDN);
+        } else {
+            mpfr_exp(b, a, MPFR_RNDN);
+            mpfr_log1p(b, b, MPFR_RNDN);
+            mpfr_mul_d(a, a, t[j], MPFR_RNDN);
+            mpfr_sub(a, b, a, MPFR_RNDN);
+        }
+        mpfr_add(s, s, a, MPFR_RNDN);
+    }
+    mpfr_div_ui(s, s, 6, MPFR_RNDN);
+    double r = mpfr_get_d(s, MPFR_RNDN);
+    mpfr_clears(s, a, b, (mpfr_ptr)0);
+    return r;
+}
+
+/* l1_loss with -DBL_MAX among the predictions: the sum overflowed, the mean
+ * 3.0e307 does not. bce_with_logits with a target of -DBL_MAX: x (1 - y)
+ * overflowed, the mean 4.86e307 does not. */
+static void test_mean_losses_whose_sum_overflows(void **state)
+{
+    (void)state;
+    const fcase l1 = {&ad_op_l1_loss, 2, {AD_MAT(2, 3), AD_MAT(2, 3)},
+                      {{0, -DBL_MAX, -0x1.15eb851eb39efp+753, -0x1.9097a0d045eebp+1003, -0.0, 0},
+                       {0, 0, -0x0.0000000000001p-1022, -0x1.5fd7fe1796495p-37, 0, 0}}, {0}, 0, 0x1p-8};
+    const double xb = 0x1.9f9f9f9f9fap+0;
+    const fcase bce = {&ad_op_bce_with_logits, 2, {AD_MAT(2, 3), AD_MAT(2, 3)},
+                       {{xb, xb, xb, xb, xb, xb},
+                        {0x1.e2144ab415478p-1, 0x0.0000000000001p-1022, -DBL_MAX, 0x1.ccccccccccccdp-1, 0, 0}},
+                       {0}, 0, -0x1p+6};
+    double y[1], gx[2][MAXN];
+    run(&l1, y, gx);
+    assert_ulps("l1_loss", y[0], mp_mean_loss(0, l1.x[0], l1.x[1]), 8.0);
+    assert_true(y[0] > 2.9e307 && y[0] < 3.1e307);
+    run(&bce, y, gx);
+    assert_ulps("bce_with_logits", y[0], mp_mean_loss(1, bce.x[0], bce.x[1]), 8.0);
+    assert_true(y[0] > 4.8e307 && y[0] < 4.9e307);
+    /* a term that overflows alone: |DBL_MAX - (-DBL_MAX)| / 6 */
+    fcase big = l1;
+    memset(big.x, 0, sizeof big.x);
+    big.x[0][0] = DBL_MAX;
+    big.x[1][0] = -DBL_MAX;
+    run(&big, y, gx);
+    assert_ulps("l1_loss of 2 DBL_MAX", y[0], mp_mean_loss(0, big.x[0], big.x[1]), 8.0);
+    big.op = &ad_op_mse;
+    big.x[0][0] = 0x1p+600;
+    big.x[1][0] = -0x1p+600;
+    run(&big, y, gx); /* (2^601)^2 / 6 overflows for real */
+    assert_true(y[0] == INFINITY);
+    /* bce_with_logits' terms -x y of both signs overflow (libFuzzer): inf - inf
+     * made NaN; the mean, 5 (-DBL_MAX^2) + DBL_MAX 709.78 over 6, is -inf */
+    fcase both = bce;
+    for (int j = 0; j < 6; j++)
+        both.x[0][j] = both.x[1][j] = -DBL_MAX;
+    both.x[1][5] = 0x1.62e42fefa39efp+9;
+    run(&both, y, gx);
+    assert_true(y[0] == -INFINITY);
+}
+
+/* cross_entropy with a DBL_MAX logit in a row whose class holds -1.3e301:
+ * m - x_c overflowed; MPFR: the mean of the rows' lse - x_c, 8.99e307. */
+static void test_cross_entropy_with_a_dbl_max_logit(void **state)
+{
+    (void)state;
+    const fcase c = {&ad_op_cross_entropy, 2, {AD_MAT(2, 3), AD_VEC(2)},
+                     {{0, 0x0.0000000000001p-1022, 0x1.2464646464646p+4, -0x1.3e200003be2p+3, DBL_MAX,
+                       -0x1.08a0200306p+1001}, {1, 2}}, {0}, 0, 0x1p-8};
+    double y[1], gx[2][MAXN];
+    run(&c, y, gx);
+    mpfr_t s, l, t;
+    mpfr_inits2(P, s, l, t, (mpfr_ptr)0);
+    mpfr_set_zero(s, 1);
+    for (int r = 0; r < 2; r++) {
+        /* ln sum e^x = m + ln sum e^(x - m): MPFR's exponent range holds e^-(2^1024) as 0 */
+        double m = fmax(fmax(c.x[0][3 * r], c.x[0][3 * r + 1]), c.x[0][3 * r + 2]);
+        mpfr_set_zero(l, 1);
+        for (int j = 0; j < 3; j++) {
+            mpfr_set_d(t, c.x[0][3 * r + j], MPFR_RNDN);
+            mpfr_sub_d(t, t, m, MPFR_RNDN);
+            mpfr_exp(t, t, MPFR_RNDN);
+            mpfr_add(l, l, t, MPFR_RNDN);
+        }
+        mpfr_log(l, l, MPFR_RNDN);
+        mpfr_add_d(l, l, m, MPFR_RNDN);
+        mpfr_sub_d(l, l, c.x[0][3 * r + (int)c.x[1][r]], MPFR_RNDN);
+        mpfr_add(s, s, l, MPFR_RNDN);
+    }
+    mpfr_div_ui(s, s, 2, MPFR_RNDN);
+    assert_ulps("cross_entropy", y[0], mpfr_get_d(s, MPFR_RNDN), 8.0);
+    mpfr_clears(s, l, t, (mpfr_ptr)0);
+}
+
+/* ---- the training kit's activations: the registry ops, right at the kink ---- */
+
+/* The finding: an MLP at zero inputs puts every hidden unit on its kink; the
+ * composition relu(x) - s relu(-x) had derivative 0 there. ad_act_apply is
+ * the op now: leaky_relu'(0) = slope, elu'(0) = alpha (issue 4). */
+static void test_activation_at_its_kink_has_the_ops_derivative(void **state)
+{
+    (void)state;
+    const struct { ad_act act; double param, want; } cs[] = {
+        {AD_ACT_LEAKY_RELU, 0.2, 0.2}, {AD_ACT_LEAKY_RELU, NAN, 0.01},
+        {AD_ACT_ELU, 0.5, 0.5}, {AD_ACT_ELU, NAN, 1.0},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        ad_tape *t = ad_tape_new(NULL);
+        ad_var x = ad_input(t, AD_VEC(2), (double[]){0.0, -0.0});
+        ad_var y = ad_act_apply(t, cs[i].act, x, cs[i].param);
+        assert_int_equal(ad_backward(t, ad_sum(t, y)), AD_OK);
+        const double *g = ad_grad(t, x);
+        if (!(g[0] == cs[i].want && g[1] == cs[i].want))
+            fail_msg("%s(0; %g): gradient %g, %g; expected %g", ad_act_name(cs[i].act), cs[i].param,
+                     g[0], g[1], cs[i].want);
+        ad_tape_free(t);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_elu_negative_alpha_at_zero_gives_alpha),
+        cmocka_unit_test(test_leaky_relu_negative_slope_at_zero_gives_slope),
+        cmocka_unit_test(test_clamp_with_equal_bounds_has_gradient_zero_at_the_bound),
+        cmocka_unit_test(test_declared_kinks_match_the_backward_at_any_attributes),
+        cmocka_unit_test(test_selu_backward_far_out_is_gy_scale_alpha_exp_x),
+        cmocka_unit_test(test_elu_backward_far_out_is_exp_x),
+        cmocka_unit_test(test_hardtanh_kinks_follow_its_bounds),
+        cmocka_unit_test(test_softmax_backward_of_a_uniform_cotangent_is_zero),
+        cmocka_unit_test(test_log_softmax_backward_of_nearly_equal_logits),
+        cmocka_unit_test(test_log_softmax_backward_near_a_root_is_within_its_condition),
+        cmocka_unit_test(test_log_softmax_forward_of_a_dominant_logit_is_a_subnormal),
+        cmocka_unit_test(test_layer_norm_of_huge_and_tiny_spreads),
+        cmocka_unit_test(test_mean_loss_gradients_near_the_subnormals),
+        cmocka_unit_test(test_mean_losses_whose_sum_overflows),
+        cmocka_unit_test(test_cross_entropy_with_a_dbl_max_logit),
+        cmocka_unit_test(test_activation_at_its_kink_has_the_ops_derivative),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
