@@ -25,9 +25,11 @@ static void ref_softplus(mpfr_ptr t, mpfr_srcptr x)
 }
 
 /* ---- sigmoid: y = 1 / (1 + e^-x); dx = e / (1 + e)^2 with e = e^-|x|, from the
- * input (y (1 - y) would be 0 once y rounds to 1, at x = 40 the derivative is 4.2e-18) ---- */
+ * input (y (1 - y) would be 0 once y rounds to 1, at x = 40 the derivative is 4.2e-18);
+ * beyond |x| = 700 the cotangent's product g e^-|x| is rounded once
+ * (ad__sigmoid_d_mul), not e^-|x| first and then again in the subnormal range ---- */
 static double sigmoid_f(double x, const double *attr) { (void)attr; return ad__sigmoid(x); }
-static double sigmoid_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return ad__sigmoid_d(x); }
+static double sigmoid_vjp(double g, double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return ad__sigmoid_d_mul(x, g); }
 static int sigmoid_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
     (void)attr;
@@ -40,7 +42,7 @@ static int sigmoid_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t
     mpfr_clear(t);
     return 0;
 }
-AD__UNARY_KERNELS(sigmoid)
+AD__UNARY_KERNELS_VJP(sigmoid)
 const ad_op ad_op_sigmoid = {
     .name = "sigmoid", .math = "1 / (1 + e^-x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(sigmoid),
@@ -50,9 +52,14 @@ const ad_op ad_op_sigmoid = {
 ad_var ad_sigmoid(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_sigmoid, &x, 1, NULL, 0); }
 
 /* ---- logsigmoid: y = -softplus(-x) = min(x, 0) - log1p(e^-|x|) (logsigmoid(-1000)
- * = -1000, not -inf); dx = sigmoid(-x) ---- */
+ * = -1000, not -inf); dx = sigmoid(-x), which is e^-x to double precision beyond
+ * x = 700: there g e^-x is rounded once (ad__exp_mul), not twice near subnormals ---- */
 static double logsigmoid_f(double x, const double *attr) { (void)attr; return -ad__softplus(-x); }
-static double logsigmoid_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return ad__sigmoid(-x); }
+static double logsigmoid_vjp(double g, double x, double y, const double *attr, double kg)
+{
+    (void)y, (void)attr, (void)kg;
+    return x > 700.0 ? ad__exp_mul(-x, g) : g * ad__sigmoid(-x);
+}
 static int logsigmoid_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
     (void)attr;
@@ -64,7 +71,7 @@ static int logsigmoid_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rn
     mpfr_clear(t);
     return 0;
 }
-AD__UNARY_KERNELS(logsigmoid)
+AD__UNARY_KERNELS_VJP(logsigmoid)
 const ad_op ad_op_logsigmoid = {
     .name = "logsigmoid", .math = "-ln(1 + e^-x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(logsigmoid), .domain = {{-1e308}, {745}}, .ulp_fwd = 2, .ulp_bwd = 2,
@@ -72,8 +79,14 @@ const ad_op ad_op_logsigmoid = {
 ad_var ad_logsigmoid(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_logsigmoid, &x, 1, NULL, 0); }
 
 /* ---- softplus(x, beta): y = ln(1 + e^(beta x)) / beta, the exact function for every x
- * (max(z, 0) + log1p(e^-|z|), no linear switch); dx = sigmoid(beta x). beta > 0. ---- */
-static double softplus_f(double x, const double *attr) { return ad__softplus(attr[0] * x) / attr[0]; }
+ * (max(z, 0) + log1p(e^-|z|) with z = beta x, no linear switch); dx = sigmoid(beta x).
+ * beta > 0. For x > 0, max(z, 0) / beta is x itself: y = x + log1p(e^-z) / beta,
+ * so nothing overflows where beta x does (and y is not rounded twice). ---- */
+static double softplus_f(double x, const double *attr)
+{
+    double z = attr[0] * x;
+    return x > 0.0 ? x + log1p(exp(-z)) / attr[0] : ad__softplus(z) / attr[0];
+}
 static double softplus_df(double x, double y, const double *attr, double kg) { (void)y, (void)kg; return ad__sigmoid(attr[0] * x); }
 static int softplus_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
@@ -225,8 +238,9 @@ static double gelu_tanh_df(double x, double y, const double *attr, double kg)
 {
     (void)y, (void)attr, (void)kg;
     double u2 = 2.0 * SQRT_2_PI * fma(GELU_A * x, x * x, x);
-    double du2 = 2.0 * SQRT_2_PI * fma(3.0 * GELU_A * x, x, 1.0);
-    return ad__sigmoid(u2) + x * ad__sigmoid_d(u2) * du2;
+    double du2 = 2.0 * SQRT_2_PI * fma(3.0 * GELU_A * x, x, 1.0), s = ad__sigmoid_d(u2);
+    /* s = 0 far out (|u2| > 745), where du2 may be inf: the term is 0, not 0 inf */
+    return s == 0.0 ? ad__sigmoid(u2) : ad__sigmoid(u2) + x * s * du2;
 }
 static int gelu_tanh_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {

@@ -3,6 +3,7 @@
 #ifndef AD_OPS_KERNEL_H
 #define AD_OPS_KERNEL_H
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include "ad/ad.h"
@@ -24,8 +25,22 @@ static inline size_t ad__count(const ad_shape *s)
  * AD__UNARY_KERNELS(NAME) makes NAME_forward, NAME_backward, NAME_jvp and
  * NAME_reference; AD__UNARY_PIECE(NAME) makes NAME_piece from
  *   static int NAME_piece1(double x, const double *attr);
+ * An op whose product g * f'(x) must not be formed from a separately rounded
+ * f'(x) (f' overflows or underflows where the product does not: 1/x, e^x)
+ * gives instead of NAME_df
+ *   static double NAME_vjp(double g, double x, double y, const double *attr, double kg);
+ * (g f'(x), used for the cotangent and the tangent alike) and uses
+ * AD__UNARY_KERNELS_VJP(NAME).
  */
 #define AD__UNARY_KERNELS(NAME)                                                           \
+    static inline double NAME##_vjp(double g, double x, double y, const double *attr,     \
+                                    double kg)                                            \
+    {                                                                                     \
+        return g * NAME##_df(x, y, attr, kg);                                             \
+    }                                                                                     \
+    AD__UNARY_KERNELS_VJP(NAME)
+
+#define AD__UNARY_KERNELS_VJP(NAME)                                                       \
     static void NAME##_forward(const ad_op_args *a, double *y)                            \
     {                                                                                     \
         size_t n = ad__count(&a->ys);                                                     \
@@ -39,14 +54,14 @@ static inline size_t ad__count(const ad_shape *s)
             return;                                                                       \
         size_t n = ad__count(&a->ys);                                                     \
         for (size_t i = 0; i < n; i++)                                                    \
-            gx[0][i] += gy[i] * NAME##_df(a->x[0][i], a->y[i], a->attr, a->kink_grad);    \
+            gx[0][i] += NAME##_vjp(gy[i], a->x[0][i], a->y[i], a->attr, a->kink_grad);    \
     }                                                                                     \
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \
     {                                                                                     \
         size_t n = ad__count(&a->ys);                                                     \
         for (size_t i = 0; i < n; i++)                                                    \
-            dy[i] = dx[0] ? NAME##_df(a->x[0][i], a->y[i], a->attr, a->kink_grad) * dx[0][i] \
+            dy[i] = dx[0] ? NAME##_vjp(dx[0][i], a->x[0][i], a->y[i], a->attr, a->kink_grad) \
                           : 0.0;                                                          \
     }                                                                                     \
     static int NAME##_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)         \
@@ -98,8 +113,24 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
  *   static double NAME_db(double a, double b, double y);   d y / d b
  *   static int    NAME_ref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_rnd_t rnd);
  * AD__BINARY_KERNELS(NAME) makes the four array kernels. Backward accumulates
- * through the broadcast offsets, which sums the gradient back to each input's shape. */
+ * through the broadcast offsets, which sums the gradient back to each input's shape.
+ * As for unary ops, an op whose products g * dy/da, g * dy/db must be formed
+ * together gives instead of NAME_da and NAME_db
+ *   static double NAME_vda(double g, double a, double b, double y);   g dy/da
+ *   static double NAME_vdb(double g, double a, double b, double y);   g dy/db
+ * and uses AD__BINARY_KERNELS_VJP(NAME). */
 #define AD__BINARY_KERNELS(NAME)                                                          \
+    static inline double NAME##_vda(double g, double a, double b, double y)               \
+    {                                                                                     \
+        return g * NAME##_da(a, b, y);                                                    \
+    }                                                                                     \
+    static inline double NAME##_vdb(double g, double a, double b, double y)               \
+    {                                                                                     \
+        return g * NAME##_db(a, b, y);                                                    \
+    }                                                                                     \
+    AD__BINARY_KERNELS_VJP(NAME)
+
+#define AD__BINARY_KERNELS_VJP(NAME)                                                      \
     static void NAME##_forward(const ad_op_args *a, double *y)                            \
     {                                                                                     \
         ad__bcast b;                                                                      \
@@ -117,16 +148,16 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
         if (a->ys.rank == 0) { /* a rank-0 output has rank-0 inputs */                    \
             double x0 = a->x[0][0], x1 = a->x[1][0];                                      \
             if (gx[0])                                                                    \
-                gx[0][0] += gy[0] * NAME##_da(x0, x1, a->y[0]);                           \
+                gx[0][0] += NAME##_vda(gy[0], x0, x1, a->y[0]);                           \
             if (gx[1])                                                                    \
-                gx[1][0] += gy[0] * NAME##_db(x0, x1, a->y[0]);                           \
+                gx[1][0] += NAME##_vdb(gy[0], x0, x1, a->y[0]);                           \
             return;                                                                       \
         }                                                                                 \
         ad__bcast_init(&b, &a->ys, &a->xs[0], &a->xs[1]);                                 \
         if (gx[0])                                                                        \
-            AD__BCAST_FOR(b, gx[0][i0] += gy[i] * NAME##_da(a->x[0][i0], a->x[1][i1], a->y[i])); \
+            AD__BCAST_FOR(b, gx[0][i0] += NAME##_vda(gy[i], a->x[0][i0], a->x[1][i1], a->y[i])); \
         if (gx[1])                                                                        \
-            AD__BCAST_FOR(b, gx[1][i1] += gy[i] * NAME##_db(a->x[0][i0], a->x[1][i1], a->y[i])); \
+            AD__BCAST_FOR(b, gx[1][i1] += NAME##_vdb(gy[i], a->x[0][i0], a->x[1][i1], a->y[i])); \
     }                                                                                     \
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \
@@ -136,9 +167,9 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
         AD__BCAST_FOR(b, {                                                                \
             double t = 0.0;                                                               \
             if (dx[0])                                                                    \
-                t += NAME##_da(a->x[0][i0], a->x[1][i1], a->y[i]) * dx[0][i0];            \
+                t += NAME##_vda(dx[0][i0], a->x[0][i0], a->x[1][i1], a->y[i]);            \
             if (dx[1])                                                                    \
-                t += NAME##_db(a->x[0][i0], a->x[1][i1], a->y[i]) * dx[1][i1];            \
+                t += NAME##_vdb(dx[1][i1], a->x[0][i0], a->x[1][i1], a->y[i]);            \
             dy[i] = t;                                                                    \
         });                                                                               \
     }                                                                                     \
@@ -337,6 +368,35 @@ static inline double ad__sigmoid_d(double x)
 {
     double e = exp(-fabs(x)), d = 1.0 + e;
     return e / d / d;
+}
+
+/* g e^x for every x where the product is representable, also where e^x alone
+ * overflows (x > 709.78) or is subnormal (x < -708, a few bits left) while
+ * g e^x is not: there e^x = e^r 2^n with n = round(x / ln 2) and r = x - n ln 2
+ * (n ln2_hi is exact and so is x - n ln2_hi; ln2_lo adds one rounding), and
+ * g = m 2^k, so e^r m is formed without overflow and ldexp rounds it once.
+ * Within 1.5 ulps (about 1 ulp more than exp), one rounding into the
+ * subnormal range. g = 0 gives 0 for every finite x. */
+#define AD__LN2_HI 0x1.62e42feep-1 /* 32 bits: n ln2_hi exact for |n| < 2^21 */
+#define AD__LN2_LO 0x1.a39ef35793c76p-33
+static inline double ad__exp_mul(double x, double g)
+{
+    double e = exp(x);
+    if (e >= DBL_MIN && e <= DBL_MAX)
+        return g * e;
+    if (g == 0.0 || !isfinite(g) || !(fabs(x) < 4096.0)) /* beyond 4096 g e^x is 0 or inf */
+        return g == 0.0 && isfinite(x) ? g : g * e;
+    int k;
+    double n = nearbyint(x * 0x1.71547652b82fep0), m = frexp(g, &k); /* 1 / ln 2 */
+    double r = (x - n * AD__LN2_HI) - n * AD__LN2_LO;
+    return ldexp(exp(r) * m, (int)n + k);
+}
+
+/* g sigmoid'(x): sigmoid'(x) = e^-|x| to double precision once |x| > 700, and
+ * g e^-|x| is formed by ad__exp_mul (one rounding where it is subnormal). */
+static inline double ad__sigmoid_d_mul(double x, double g)
+{
+    return fabs(x) > 700.0 ? ad__exp_mul(-fabs(x), g) : g * ad__sigmoid_d(x);
 }
 
 /* ln(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): exact function, no overflow, no
