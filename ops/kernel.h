@@ -114,6 +114,9 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
  *   static int    NAME_ref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_rnd_t rnd);
  * AD__BINARY_KERNELS(NAME) makes the four array kernels. Backward accumulates
  * through the broadcast offsets, which sums the gradient back to each input's shape.
+ * As for matmul (ops/linalg.c), such a sum is meaningful while its terms'
+ * magnitudes sum to at most DBL_MAX: terms that overflow one way and the
+ * other give NaN (inf - inf), even where the exact sum is finite.
  * As for unary ops, an op whose products g * dy/da, g * dy/db must be formed
  * together gives instead of NAME_da and NAME_db
  *   static double NAME_vda(double g, double a, double b, double y);   g dy/da

@@ -131,7 +131,7 @@ const ad_op ad_op_cos = {
 ad_var ad_cos(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_cos, &x, 1, NULL, 0); }
 
 /* ---- pow: y = x^p, both differentiable; dx = p x^(p-1), dp = x^p ln x.
- * Conventions (C's pow for the forward, so pow(0, 0) = pow(x, 0) = 1):
+ * Conventions (C's pow for the forward: x^0 = 1^p = 1 for every x and p, NaN too):
  * - p = 0: y = 1 for every x, so dx is an exact 0, even against a NaN or
  *   infinite cotangent (a constant exponent 0 must not pass on a NaN from
  *   elsewhere: x^(-(x^0)) at x < 0).
@@ -141,7 +141,9 @@ ad_var ad_cos(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_cos, &x, 1, NULL
  *   derivative); dp is 0 for p > 0 (the limit of x^p ln x).
  * - x = +inf, p < 0: y = 0 around p, so dp = 0 (not 0 inf).
  * - x < 0: dp is NaN (x^p is real only at integer p); dx is p x^(p-1). ---- */
-static double pow_f(double a, double b) { return pow(a, b); }
+/* x^0 = 1^p = 1 for every x and p, a NaN included; glibc's pow returns NaN for a
+ * signaling NaN there (ISO/IEC TS 18661-1), MPFR (and the convention above) 1 */
+static double pow_f(double a, double b) { return b == 0.0 || a == 1.0 ? 1.0 : pow(a, b); }
 static double pow_vda(double g, double a, double b, double y)
 {
     if (b == 0.0 || g == 0.0)

@@ -6,7 +6,9 @@
 #include <setjmp.h>
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 #include <mpfr.h>
 #include <ad/ad.h>
@@ -296,6 +298,20 @@ static void test_pow_backward_conventions(void **state)
     assert_true(ga == 0.0);
     vjp2(&ad_op_pow, -1.25, 3.0, 1.0, &ga, &gb);
     assert_true(ga == 3.0 * 1.5625 && isnan(gb)); /* p x^(p-1); ln of a negative base */
+
+    /* x^0 = 1 also for a signaling NaN (glibc's pow gives NaN there; MPFR 1:
+     * fuzz_op/pow_signaling_nan_to_the_zero) */
+    uint64_t bits = 0x7ff4000000000000u;
+    double snan, y0;
+    memcpy(&snan, &bits, sizeof snan);
+    ad_op_args a = {.n_in = 2, .x = {&snan, (double[]){0.0}}, .xs = {AD_SCALAR, AD_SCALAR},
+                    .ys = AD_SCALAR};
+    ad_op_pow.forward(&a, &y0);
+    assert_true(y0 == 1.0);
+    a.x[0] = (double[]){1.0};
+    a.x[1] = &snan;
+    ad_op_pow.forward(&a, &y0);
+    assert_true(y0 == 1.0);
 
     ad_tape *t = ad_tape_new(NULL);
     ad_var x = ad_scalar(t, -1.25);
