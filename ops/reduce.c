@@ -27,11 +27,8 @@ static ad_status mean_shape(const ad_op_args *a, ad_shape *out, char *why, size_
     return whole_shape(a, out, why, len);
 }
 
-/* sum_k x[k * stride] for k < n, divided by n when mean. A mean of finite
- * values is finite, but their sum may overflow: then the sum is taken again
- * of x 2^-s with 2^s >= n (exact scaling, so no partial sum can overflow;
- * only bits below 2^-1074 of tiny elements are lost), divided by n and
- * scaled back (ldexp: exact unless the mean itself overflows). */
+/* sum_k x[k * stride] for k < n, divided by n when mean; a sum that overflows
+ * is taken again with every element scaled (ad__mean_scale). */
 static double row_sum(const double *x, size_t n, size_t stride, int mean)
 {
     double s = 0.0;
@@ -41,8 +38,7 @@ static double row_sum(const double *x, size_t n, size_t stride, int mean)
         return s;
     if (isfinite(s))
         return s / (double)n;
-    int e;
-    frexp((double)n, &e); /* n < 2^e */
+    int e = ad__mean_scale(n);
     s = 0.0;
     for (size_t k = 0; k < n; k++)
         s += ldexp(x[k * stride], -e);

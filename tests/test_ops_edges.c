@@ -282,6 +282,21 @@ static void test_mean_does_not_overflow_in_the_sum(void **state)
     assert_ulps(dy, mp_mean(x, 20, 1), 1);
 }
 
+/* The losses' mean (AD__SUM_KERNELS) likewise: l1_loss with |a - b| terms
+ * that are finite but sum above DBL_MAX (fuzz_op/l1_loss_dbl_max). */
+static void test_loss_mean_does_not_overflow_in_the_sum(void **state)
+{
+    (void)state;
+    double a0[6] = {0, -DBL_MAX, -0x1.15eb851eb39efp+753, -0x1.9097a0d045eebp+1003, -0.0, 0};
+    double b0[6] = {0, 0, -0x0.0000000000001p-1022, -0x1.5fd7fe1796495p-37, 0, 0};
+    double d[6], y;
+    for (int i = 0; i < 6; i++)
+        d[i] = fabs(a0[i] - b0[i]); /* each rounds by less than 2^-24 ulps of the mean */
+    ad_op_args a = {.n_in = 2, .x = {a0, b0}, .xs = {{2, {2, 3}}, {2, {2, 3}}}, .ys = AD_SCALAR};
+    ad_op_l1_loss.forward(&a, &y);
+    assert_ulps(y, mp_mean(d, 6, 1), 1);
+}
+
 /* pow's conventions: d/dp of inf^p (p < 0) is 0, not 0 inf
  * (fuzz_expr/pow_backward_inf_base_nan); a zero cotangent forms no ln of a
  * negative base; x^0 passes back an exact 0 even against a NaN cotangent
@@ -370,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_softplus_forward_does_not_overflow_in_beta_x),
         cmocka_unit_test(test_gelu_tanh_backward_far_out_is_finite),
         cmocka_unit_test(test_mean_does_not_overflow_in_the_sum),
+        cmocka_unit_test(test_loss_mean_does_not_overflow_in_the_sum),
         cmocka_unit_test(test_pow_backward_conventions),
         cmocka_unit_test(test_trig_and_l2_backward_where_the_fuzz_reference_fails),
     };
