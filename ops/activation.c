@@ -53,13 +53,9 @@ ad_var ad_sigmoid(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_sigmoid, &x,
 
 /* ---- logsigmoid: y = -softplus(-x) = min(x, 0) - log1p(e^-|x|) (logsigmoid(-1000)
  * = -1000, not -inf); dx = sigmoid(-x), which is e^-x to double precision beyond
- * x = 700: there g e^-x is rounded once (ad__exp_mul), not twice near subnormals ---- */
+ * x = 700: there g e^-x is rounded once (ad__sigmoid_mul), not twice near subnormals ---- */
 static double logsigmoid_f(double x, const double *attr) { (void)attr; return -ad__softplus(-x); }
-static double logsigmoid_vjp(double g, double x, double y, const double *attr, double kg)
-{
-    (void)y, (void)attr, (void)kg;
-    return x > 700.0 ? ad__exp_mul(-x, g) : g * ad__sigmoid(-x);
-}
+static double logsigmoid_vjp(double g, double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return ad__sigmoid_mul(-x, g); }
 static int logsigmoid_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
     (void)attr;
@@ -81,13 +77,15 @@ ad_var ad_logsigmoid(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_logsigmoi
 /* ---- softplus(x, beta): y = ln(1 + e^(beta x)) / beta, the exact function for every x
  * (max(z, 0) + log1p(e^-|z|) with z = beta x, no linear switch); dx = sigmoid(beta x).
  * beta > 0. For x > 0, max(z, 0) / beta is x itself: y = x + log1p(e^-z) / beta,
- * so nothing overflows where beta x does (and y is not rounded twice). ---- */
+ * so nothing overflows where beta x does (and y is not rounded twice). The
+ * cotangent's product g sigmoid(beta x) is rounded once near the subnormals
+ * (ad__sigmoid_mul). ---- */
 static double softplus_f(double x, const double *attr)
 {
     double z = attr[0] * x;
     return x > 0.0 ? x + log1p(exp(-z)) / attr[0] : ad__softplus(z) / attr[0];
 }
-static double softplus_df(double x, double y, const double *attr, double kg) { (void)y, (void)kg; return ad__sigmoid(attr[0] * x); }
+static double softplus_vjp(double g, double x, double y, const double *attr, double kg) { (void)y, (void)kg; return ad__sigmoid_mul(attr[0] * x, g); }
 static int softplus_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
     mpfr_t t;
@@ -106,7 +104,7 @@ static ad_status softplus_check(const double *attr, char *why, size_t len)
     }
     return AD_OK;
 }
-AD__UNARY_KERNELS(softplus)
+AD__UNARY_KERNELS_VJP(softplus)
 static const char *const softplus_names[] = {"beta"};
 static const double softplus_default[] = {1.0};
 const ad_op ad_op_softplus = {
@@ -242,6 +240,9 @@ static double gelu_tanh_df(double x, double y, const double *attr, double kg)
     /* s = 0 far out (|u2| > 745), where du2 may be inf: the term is 0, not 0 inf */
     return s == 0.0 ? ad__sigmoid(u2) : ad__sigmoid(u2) + x * s * du2;
 }
+/* x / (1 + e^(-2u)): the same function as (x/2)(1 + tanh u), without the
+ * cancellation of 1 + tanh u in the left tail (1 + tanh(-496) = 2^-1431 would
+ * need some 1400 bits more) */
 static int gelu_tanh_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
     (void)attr;
@@ -257,10 +258,10 @@ static int gelu_tanh_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd
     mpfr_ui_div(u, 2, u, MPFR_RNDN);
     mpfr_sqrt(u, u, MPFR_RNDN);
     mpfr_mul(u, u, t, MPFR_RNDN);           /* u */
-    mpfr_tanh(u, u, MPFR_RNDN);
+    mpfr_mul_si(u, u, -2, MPFR_RNDN);
+    mpfr_exp(u, u, MPFR_RNDN);
     mpfr_add_ui(u, u, 1, MPFR_RNDN);
-    mpfr_mul(u, u, x, MPFR_RNDN);
-    mpfr_div_ui(y, u, 2, r);
+    mpfr_div(y, x, u, r);
     mpfr_clears(t, u, (mpfr_ptr)0);
     return 0;
 }

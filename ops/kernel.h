@@ -445,6 +445,13 @@ static inline double ad__sigmoid_d_mul(double x, double g)
     return fabs(x) > 700.0 ? ad__exp_mul(-fabs(x), g) : g * ad__sigmoid_d(x);
 }
 
+/* g sigmoid(x): sigmoid(x) = e^x to double precision below x = -700, where
+ * g e^x is rounded once (ad__exp_mul), not e^x first near the subnormals. */
+static inline double ad__sigmoid_mul(double x, double g)
+{
+    return x < -700.0 ? ad__exp_mul(x, g) : g * ad__sigmoid(x);
+}
+
 /* ln(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): exact function, no overflow, no
  * switch to a linear piece (both terms are >= 0, so nothing cancels). */
 static inline double ad__softplus(double x)

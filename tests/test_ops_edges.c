@@ -219,6 +219,9 @@ static void test_softplus_forward_does_not_overflow_in_beta_x(void **state)
     x = 0x1.43e6a33d2ea7ep+1014, beta = 0x1.1738491919191p+808;
     vjp1(&ad_op_softplus, x, &beta, 1.0, &y);
     assert_ulps(y, mp_softplus_pos(x, beta), 1);
+    beta = 1.0; /* g sigmoid(beta x) rounded once (libFuzzer: softplus_backward_subnormal) */
+    assert_ulps(vjp1(&ad_op_softplus, -0x1.748p+9, &beta, -0x1p4, NULL),
+                mp_sigmoid_mul(0x1.748p+9, -0x1p4, 0), 0.5);
     x = 0.75, beta = 3.0; /* an ordinary point of the new x > 0 branch */
     vjp1(&ad_op_softplus, x, &beta, 1.0, &y);
     assert_ulps(y, mp_softplus_pos(x, beta), 1);
