@@ -240,6 +240,45 @@ static void test_gelu_tanh_backward_far_out_is_finite(void **state)
     assert_true(vjp1(&ad_op_gelu_tanh, 1e200, NULL, -2.0, NULL) == -2.0);
 }
 
+/* (x/2)(1 + tanh u) = x / (1 + e^(-2u)), u = sqrt(2/pi)(x + 0.044715 x^3) */
+static double mp_gelu_tanh(double x0)
+{
+    mpfr_t x, t, u;
+    mpfr_inits2(PREC, x, t, u, (mpfr_ptr)0);
+    mpfr_set_d(x, x0, MPFR_RNDN);
+    mpfr_set_str(t, "0.044715", 10, MPFR_RNDN);
+    mpfr_mul(t, t, x, MPFR_RNDN);
+    mpfr_mul(t, t, x, MPFR_RNDN);
+    mpfr_fma(t, t, x, x, MPFR_RNDN);
+    mpfr_const_pi(u, MPFR_RNDN);
+    mpfr_ui_div(u, 8, u, MPFR_RNDN);
+    mpfr_sqrt(u, u, MPFR_RNDN); /* 2 sqrt(2/pi) */
+    mpfr_mul(u, u, t, MPFR_RNDN);
+    mpfr_neg(u, u, MPFR_RNDN);
+    mpfr_exp(u, u, MPFR_RNDN);
+    mpfr_add_ui(u, u, 1, MPFR_RNDN);
+    mpfr_div(x, x, u, MPFR_RNDN);
+    mpfr_clears(t, u, (mpfr_ptr)0);
+    return mp_done(x);
+}
+
+/* gelu_tanh's forward in the left tail, where y is about x e^(2u) and a
+ * rounded 2u cost 262 ulps at x = -18.7 (libFuzzer:
+ * gelu_tanh_forward_left_tail_reference), down to the subnormals. */
+static void test_gelu_tanh_forward_is_accurate_in_the_left_tail(void **state)
+{
+    (void)state;
+    double y;
+    vjp1(&ad_op_gelu_tanh, -0x1.2b708872320dep+4, NULL, 1.0, &y);
+    assert_ulps(y, mp_gelu_tanh(-0x1.2b708872320dep+4), 8);
+    for (double x = -30.0; x < 3.0; x += 0.0137) {
+        vjp1(&ad_op_gelu_tanh, x, NULL, 1.0, &y);
+        double w = mp_gelu_tanh(x);
+        if (!(ulps_off(y, w) <= 8.0))
+            fail_msg("gelu_tanh(%a) = %a, expected %a (%.3g ulps)", x, y, w, ulps_off(y, w));
+    }
+}
+
 /* The mean of x[0..n) at stride, in MPFR (the sum rounded once). */
 static double mp_mean(const double *x, size_t n, size_t stride)
 {
@@ -387,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_sigmoid_family_backward_rounds_once_into_the_subnormals),
         cmocka_unit_test(test_softplus_forward_does_not_overflow_in_beta_x),
         cmocka_unit_test(test_gelu_tanh_backward_far_out_is_finite),
+        cmocka_unit_test(test_gelu_tanh_forward_is_accurate_in_the_left_tail),
         cmocka_unit_test(test_mean_does_not_overflow_in_the_sum),
         cmocka_unit_test(test_loss_mean_does_not_overflow_in_the_sum),
         cmocka_unit_test(test_pow_backward_conventions),
