@@ -403,8 +403,12 @@ static void test_trig_and_l2_backward_where_the_fuzz_reference_fails(void **stat
     assert_ulps(vjp1(&ad_op_cos, DBL_MAX, NULL, 0.25, NULL), mp_trig(DBL_MAX, -0.25, 0), 1);
     double x = 0x1.7f7fe007a6275p-975;
     assert_ulps(vjp1(&ad_op_cos, x, NULL, 32.0, NULL), mp_trig(x, -32.0, 0), 0.5);
-    /* expm1_backward_underflow_far_out's reference 0 is the same oracle defect:
-     * the test above checks the op's 2^-1016 */
+    /* expm1_backward_underflow_far_out's reference 0 is the same oracle defect
+     * (the exp test above checks the op's 2^-1016), and so are these two */
+    x = -0x1.6232bdd7abcd1p+9;
+    assert_ulps(vjp1(&ad_op_expm1, x, NULL, 1.0, NULL), mp_exp_mul(x, 1.0), 2);
+    x = 0x1.62e42fefa39fp+9;
+    assert_ulps(vjp1(&ad_op_sigmoid, x, NULL, 1.0, NULL), mp_sigmoid_mul(x, 1.0, 1), 1);
     double w[6] = {0, 0x3p-1074, -10, 0, 0, 0}, gy = 0x1p8, g[6] = {0};
     double *gx[AD_MAX_ARITY] = {g};
     ad_op_args a = {.n_in = 1, .x = {w}, .xs = {{2, {2, 3}}}, .ys = AD_SCALAR};
