@@ -257,7 +257,7 @@ static double gelu_tanh_f(double x, const double *attr)
     if (h < -700.0) /* sigmoid(2u) = e^(2u) to double precision */
         return ad__exp_mul(h, fma(x, l, x));
     double xs = x * ad__sigmoid(h); /* sigmoid(h + l) = sigmoid(h) (1 + l sigmoid(-h)) */
-    return fma(xs, l * ad__sigmoid(-h), xs);
+    return l == 0.0 ? xs : fma(xs, l * ad__sigmoid(-h), xs); /* l = 0: also x = inf */
 }
 static double gelu_tanh_df(double x, double y, const double *attr, double kg)
 {

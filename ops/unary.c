@@ -138,9 +138,12 @@ ad_var ad_cos(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_cos, &x, 1, NULL
  * - a cotangent of 0 gives 0 for both inputs: ln x (NaN for x < 0, -inf at
  *   0) and p x^(p-1) (inf at x = 0, p < 1) are not formed.
  * - x = 0: dx is 0 for p > 1, 1 for p = 1, +inf for 0 < p < 1 (the one-sided
- *   derivative); dp is 0 for p > 0 (the limit of x^p ln x).
- * - x = +inf, p < 0: y = 0 around p, so dp = 0 (not 0 inf).
- * - x < 0: dp is NaN (x^p is real only at integer p); dx is p x^(p-1). ---- */
+ *   derivative).
+ * - y = 0 gives dp = 0, ln x not formed: x = 0, p > 0 (the limit of x^p ln x),
+ *   x = +inf, p < 0 (y = 0 around p, not 0 inf), and an underflowed x^p, also
+ *   for x < 0 at a huge (integer) p, where the function is 0 at every double
+ *   near p.
+ * - x < 0 otherwise: dp is NaN (x^p is real only at integer p); dx is p x^(p-1). ---- */
 /* x^0 = 1^p = 1 for every x and p, a NaN included; glibc's pow returns NaN for a
  * signaling NaN there (ISO/IEC TS 18661-1), MPFR (and the convention above) 1 */
 static double pow_f(double a, double b) { return b == 0.0 || a == 1.0 ? 1.0 : pow(a, b); }
@@ -155,7 +158,7 @@ static double pow_vda(double g, double a, double b, double y)
 }
 static double pow_vdb(double g, double a, double b, double y)
 {
-    if (g == 0.0 || (a == 0.0 && b > 0.0) || (a == INFINITY && b < 0.0))
+    if (g == 0.0 || y == 0.0)
         return 0.0;
     return g * (y * log(a));
 }

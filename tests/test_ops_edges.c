@@ -238,6 +238,9 @@ static void test_gelu_tanh_backward_far_out_is_finite(void **state)
     assert_true(vjp1(&ad_op_gelu_tanh, DBL_MAX, NULL, 0.25, NULL) == 0.25);
     assert_true(vjp1(&ad_op_gelu_tanh, -DBL_MAX, NULL, 0.25, NULL) == 0.0);
     assert_true(vjp1(&ad_op_gelu_tanh, 1e200, NULL, -2.0, NULL) == -2.0);
+    double y; /* gelu_tanh(inf) = inf, not inf 0 (libFuzzer: gelu_tanh_forward_inf) */
+    vjp1(&ad_op_gelu_tanh, INFINITY, NULL, 1.0, &y);
+    assert_true(y == INFINITY);
 }
 
 /* (x/2)(1 + tanh u) = x / (1 + e^(-2u)), u = sqrt(2/pi)(x + 0.044715 x^3) */
@@ -348,6 +351,10 @@ static void test_pow_backward_conventions(void **state)
     (void)state;
     double ga, gb;
     vjp2(&ad_op_pow, INFINITY, -1.25, 1.0, &ga, &gb);
+    assert_true(gb == 0.0);
+    /* (-DBL_MAX)^(-DBL_MAX) underflows to 0 at every double exponent near
+     * -DBL_MAX (all even integers): dp = 0 (libFuzzer: pow_negative_base_underflow) */
+    vjp2(&ad_op_pow, -DBL_MAX, -DBL_MAX, 2.0, &ga, &gb);
     assert_true(gb == 0.0);
     vjp2(&ad_op_pow, -1.25, 3.0, 0.0, &ga, &gb);
     assert_true(ga == 0.0 && gb == 0.0);
