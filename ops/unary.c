@@ -152,8 +152,17 @@ static double pow_vda(double g, double a, double b, double y)
     if (b == 0.0 || g == 0.0)
         return 0.0;
     /* p y / x: pow(x, p - 1) would carry the rounding of p - 1, amplified by ln x */
-    if (a != 0.0 && y != 0.0 && isfinite(y))
-        return g * (b * (y / a));
+    if (a != 0.0 && y != 0.0 && isfinite(y)) {
+        double r = b * (y / a);
+        if ((r == 0.0 || !isfinite(r)) && isfinite(b)) {
+            /* y / x over- or underflowed (x = p = 2^-1074: y / x = 2^1074, p y / x = 1):
+             * from the mantissas, scaled back with one rounding */
+            int eb, ey, ea;
+            double mb = frexp(b, &eb), my = frexp(y, &ey), ma = frexp(a, &ea);
+            r = ldexp(mb * my / ma, eb + ey - ea);
+        }
+        return g * r;
+    }
     return g * (b * pow(a, b - 1.0));
 }
 static double pow_vdb(double g, double a, double b, double y)
