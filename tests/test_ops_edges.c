@@ -410,19 +410,27 @@ static void test_pow_backward_conventions(void **state)
     /* p x^(p-1) at x = p = 2^-1074: y / x overflows, the product is 1-ish
      * (libFuzzer: pow_subnormal_base_and_exponent) */
     vjp2(&ad_op_pow, 0x1p-1074, 0x1p-1074, 2.0, &ga, &gb);
-    mpfr_t m;
-    mpfr_init2(m, PREC);
-    mpfr_set_d(m, 0x1p-1074, MPFR_RNDN);
-    mpfr_pow_si(m, m, -1, MPFR_RNDN);
-    mpfr_t e;
-    mpfr_init2(e, PREC);
+    mpfr_t m, e;
+    mpfr_inits2(PREC, m, e, (mpfr_ptr)0);
     mpfr_set_d(e, 0x1p-1074, MPFR_RNDN);
     mpfr_set_d(m, 0x1p-1074, MPFR_RNDN);
     mpfr_sub_ui(e, e, 1, MPFR_RNDN);     /* p - 1 */
     mpfr_pow(m, m, e, MPFR_RNDN);        /* x^(p-1) */
     mpfr_mul_d(m, m, 2.0 * 0x1p-1074, MPFR_RNDN);
-    mpfr_clear(e);
     assert_ulps(ga, mp_done(m), 3);
+    /* a subnormal result of p y / x (the oracle's reference was 0 there:
+     * pow_backward_reference_zero_tiny_exponent) */
+    double x0 = 0x1.481840107c725p-7, p0 = 0x0.fffffffffffffp-1022;
+    vjp2(&ad_op_pow, x0, p0, 0x1p-8, &ga, &gb);
+    mpfr_init2(m, PREC);
+    mpfr_set_d(m, x0, MPFR_RNDN);
+    mpfr_set_d(e, p0, MPFR_RNDN);
+    mpfr_sub_ui(e, e, 1, MPFR_RNDN);
+    mpfr_pow(m, m, e, MPFR_RNDN);
+    mpfr_mul_d(m, m, p0, MPFR_RNDN);
+    mpfr_mul_2si(m, m, -8, MPFR_RNDN);
+    mpfr_clear(e);
+    assert_ulps(ga, mp_done(m), 1);
     vjp2(&ad_op_pow, -1.25, 3.0, 0.0, &ga, &gb);
     assert_true(ga == 0.0 && gb == 0.0);
     vjp2(&ad_op_pow, -1.25, 0.0, NAN, &ga, &gb);
