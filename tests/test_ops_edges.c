@@ -137,6 +137,11 @@ static void test_div_backward_forms_each_product_with_the_cotangent(void **state
     vjp2(&ad_op_div, DBL_MAX, b, 0x1p-7, &ga, &gb);
     assert_ulps(gb, mp_div_db(DBL_MAX, b, 0x1p-7), 1.5);
     assert_ulps(ga, mp_quot(0x1p-7, b), 0.5);
+    /* zeros and infinities keep IEEE's rules: -(g a) / b / b */
+    vjp2(&ad_op_div, 0.0, 3.0, 1.0, &ga, &gb);
+    assert_true(gb == 0.0 && ga == 1.0 / 3.0);
+    vjp2(&ad_op_div, 1.0, INFINITY, 1.0, &ga, &gb);
+    assert_true(gb == 0.0 && ga == 0.0);
     /* the ordinary range: three roundings */
     vjp2(&ad_op_div, 3.0, 7.0, 0.3, &ga, &gb);
     assert_ulps(gb, mp_div_db(3.0, 7.0, 0.3), 1.5);
