@@ -3,6 +3,7 @@
 #ifndef AD_OPS_KERNEL_H
 #define AD_OPS_KERNEL_H
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include "ad/ad.h"
@@ -24,8 +25,22 @@ static inline size_t ad__count(const ad_shape *s)
  * AD__UNARY_KERNELS(NAME) makes NAME_forward, NAME_backward, NAME_jvp and
  * NAME_reference; AD__UNARY_PIECE(NAME) makes NAME_piece from
  *   static int NAME_piece1(double x, const double *attr);
+ * An op whose product g * f'(x) must not be formed from a separately rounded
+ * f'(x) (f' overflows or underflows where the product does not: 1/x, e^x)
+ * gives instead of NAME_df
+ *   static double NAME_vjp(double g, double x, double y, const double *attr, double kg);
+ * (g f'(x), used for the cotangent and the tangent alike) and uses
+ * AD__UNARY_KERNELS_VJP(NAME).
  */
 #define AD__UNARY_KERNELS(NAME)                                                           \
+    static inline double NAME##_vjp(double g, double x, double y, const double *attr,     \
+                                    double kg)                                            \
+    {                                                                                     \
+        return g * NAME##_df(x, y, attr, kg);                                             \
+    }                                                                                     \
+    AD__UNARY_KERNELS_VJP(NAME)
+
+#define AD__UNARY_KERNELS_VJP(NAME)                                                       \
     static void NAME##_forward(const ad_op_args *a, double *y)                            \
     {                                                                                     \
         size_t n = ad__count(&a->ys);                                                     \
@@ -39,14 +54,14 @@ static inline size_t ad__count(const ad_shape *s)
             return;                                                                       \
         size_t n = ad__count(&a->ys);                                                     \
         for (size_t i = 0; i < n; i++)                                                    \
-            gx[0][i] += gy[i] * NAME##_df(a->x[0][i], a->y[i], a->attr, a->kink_grad);    \
+            gx[0][i] += NAME##_vjp(gy[i], a->x[0][i], a->y[i], a->attr, a->kink_grad);    \
     }                                                                                     \
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \
     {                                                                                     \
         size_t n = ad__count(&a->ys);                                                     \
         for (size_t i = 0; i < n; i++)                                                    \
-            dy[i] = dx[0] ? NAME##_df(a->x[0][i], a->y[i], a->attr, a->kink_grad) * dx[0][i] \
+            dy[i] = dx[0] ? NAME##_vjp(dx[0][i], a->x[0][i], a->y[i], a->attr, a->kink_grad) \
                           : 0.0;                                                          \
     }                                                                                     \
     static int NAME##_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)         \
@@ -98,8 +113,27 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
  *   static double NAME_db(double a, double b, double y);   d y / d b
  *   static int    NAME_ref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_rnd_t rnd);
  * AD__BINARY_KERNELS(NAME) makes the four array kernels. Backward accumulates
- * through the broadcast offsets, which sums the gradient back to each input's shape. */
+ * through the broadcast offsets, which sums the gradient back to each input's shape.
+ * As for matmul (ops/linalg.c), such a sum is meaningful while its terms'
+ * magnitudes sum to at most DBL_MAX: terms that overflow one way and the
+ * other give NaN (inf - inf), even where the exact sum is finite.
+ * As for unary ops, an op whose products g * dy/da, g * dy/db must be formed
+ * together gives instead of NAME_da and NAME_db
+ *   static double NAME_vda(double g, double a, double b, double y);   g dy/da
+ *   static double NAME_vdb(double g, double a, double b, double y);   g dy/db
+ * and uses AD__BINARY_KERNELS_VJP(NAME). */
 #define AD__BINARY_KERNELS(NAME)                                                          \
+    static inline double NAME##_vda(double g, double a, double b, double y)               \
+    {                                                                                     \
+        return g * NAME##_da(a, b, y);                                                    \
+    }                                                                                     \
+    static inline double NAME##_vdb(double g, double a, double b, double y)               \
+    {                                                                                     \
+        return g * NAME##_db(a, b, y);                                                    \
+    }                                                                                     \
+    AD__BINARY_KERNELS_VJP(NAME)
+
+#define AD__BINARY_KERNELS_VJP(NAME)                                                      \
     static void NAME##_forward(const ad_op_args *a, double *y)                            \
     {                                                                                     \
         ad__bcast b;                                                                      \
@@ -117,16 +151,16 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
         if (a->ys.rank == 0) { /* a rank-0 output has rank-0 inputs */                    \
             double x0 = a->x[0][0], x1 = a->x[1][0];                                      \
             if (gx[0])                                                                    \
-                gx[0][0] += gy[0] * NAME##_da(x0, x1, a->y[0]);                           \
+                gx[0][0] += NAME##_vda(gy[0], x0, x1, a->y[0]);                           \
             if (gx[1])                                                                    \
-                gx[1][0] += gy[0] * NAME##_db(x0, x1, a->y[0]);                           \
+                gx[1][0] += NAME##_vdb(gy[0], x0, x1, a->y[0]);                           \
             return;                                                                       \
         }                                                                                 \
         ad__bcast_init(&b, &a->ys, &a->xs[0], &a->xs[1]);                                 \
         if (gx[0])                                                                        \
-            AD__BCAST_FOR(b, gx[0][i0] += gy[i] * NAME##_da(a->x[0][i0], a->x[1][i1], a->y[i])); \
+            AD__BCAST_FOR(b, gx[0][i0] += NAME##_vda(gy[i], a->x[0][i0], a->x[1][i1], a->y[i])); \
         if (gx[1])                                                                        \
-            AD__BCAST_FOR(b, gx[1][i1] += gy[i] * NAME##_db(a->x[0][i0], a->x[1][i1], a->y[i])); \
+            AD__BCAST_FOR(b, gx[1][i1] += NAME##_vdb(gy[i], a->x[0][i0], a->x[1][i1], a->y[i])); \
     }                                                                                     \
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \
@@ -136,9 +170,9 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
         AD__BCAST_FOR(b, {                                                                \
             double t = 0.0;                                                               \
             if (dx[0])                                                                    \
-                t += NAME##_da(a->x[0][i0], a->x[1][i1], a->y[i]) * dx[0][i0];            \
+                t += NAME##_vda(dx[0][i0], a->x[0][i0], a->x[1][i1], a->y[i]);            \
             if (dx[1])                                                                    \
-                t += NAME##_db(a->x[0][i0], a->x[1][i1], a->y[i]) * dx[1][i1];            \
+                t += NAME##_vdb(dx[1][i1], a->x[0][i0], a->x[1][i1], a->y[i]);            \
             dy[i] = t;                                                                    \
         });                                                                               \
     }                                                                                     \
@@ -250,22 +284,30 @@ static inline void ad__rows(const ad_shape *s, size_t *rows, size_t *n)
  *   static int    NAME_lref(mpfr_ptr t, mpfr_srcptr a, mpfr_srcptr b, const double *attr);
  *                 the term at t's precision
  * AD__SUM_KERNELS(NAME, MEAN) makes the four array kernels; the reference adds
- * the terms with one rounding (mpfr_sum). AD__SUM_PIECE(NAME) makes a piece
+ * the terms with one rounding (mpfr_sum). An op whose backward products must
+ * be formed in one piece (gy l_a / n rounds twice near the subnormals when
+ * gy / n is rounded first) gives as well
+ *   static double NAME_vla(double gy, double n, double a, double b, const double *attr);
+ *   static double NAME_vlb(double gy, double n, double a, double b, const double *attr);
+ *                 gy d term / d a / n (n = 1 without MEAN), and the same for b
+ * and uses AD__SUM_KERNELS_VJP(NAME, MEAN). AD__SUM_PIECE(NAME) makes a piece
  * function from static int NAME_piece1(double a, double b, const double *attr):
  * AD_PIECE_KINK when any term sits on its kink, else a code of every term's piece. */
+/* The mean of n finite values is finite though their sum may overflow: then
+ * each term is scaled by 2^-e with 2^e > n (exact, except for bits below
+ * 2^-1074 of tiny terms), so no partial sum can overflow, and the mean of the
+ * scaled terms is scaled back by ldexp (exact unless the mean overflows). */
+static inline int ad__mean_scale(size_t n)
+{
+    int e;
+    frexp((double)n, &e); /* n < 2^e */
+    return e;
+}
+
 int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean,
                       int (*term)(mpfr_ptr, mpfr_srcptr, mpfr_srcptr, const double *));
 
 #define AD__SUM_KERNELS(NAME, MEAN)                                                       \
-    static void NAME##_forward(const ad_op_args *a, double *y)                            \
-    {                                                                                     \
-        size_t n = ad__count(&a->xs[0]);                                                  \
-        const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
-        double s = 0.0;                                                                   \
-        for (size_t i = 0; i < n; i++)                                                    \
-            s += NAME##_l(a->x[0][i], b[i], a->attr);                                     \
-        y[0] = (MEAN) ? s / (double)n : s;                                                \
-    }                                                                                     \
     static void NAME##_backward(const ad_op_args *a, const double *gy,                    \
                                 double *const gx[AD_MAX_ARITY])                           \
     {                                                                                     \
@@ -276,6 +318,41 @@ int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean
             gx[0][i] += g * NAME##_la(a->x[0][i], b[i], a->attr);                         \
         for (size_t i = 0; a->n_in > 1 && gx[1] && i < n; i++)                            \
             gx[1][i] += g * NAME##_lb(a->x[0][i], b[i], a->attr);                         \
+    }                                                                                     \
+    AD__SUM_KERNELS_REST(NAME, MEAN)
+
+#define AD__SUM_KERNELS_VJP(NAME, MEAN)                                                   \
+    static void NAME##_backward(const ad_op_args *a, const double *gy,                    \
+                                double *const gx[AD_MAX_ARITY])                           \
+    {                                                                                     \
+        size_t n = ad__count(&a->xs[0]);                                                  \
+        const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
+        double dn = (MEAN) ? (double)n : 1.0;                                             \
+        for (size_t i = 0; gx[0] && i < n; i++)                                           \
+            gx[0][i] += NAME##_vla(gy[0], dn, a->x[0][i], b[i], a->attr);                 \
+        for (size_t i = 0; a->n_in > 1 && gx[1] && i < n; i++)                            \
+            gx[1][i] += NAME##_vlb(gy[0], dn, a->x[0][i], b[i], a->attr);                 \
+    }                                                                                     \
+    AD__SUM_KERNELS_REST(NAME, MEAN)
+
+/* forward, jvp and reference of AD__SUM_KERNELS and AD__SUM_KERNELS_VJP */
+#define AD__SUM_KERNELS_REST(NAME, MEAN)                                                  \
+    static void NAME##_forward(const ad_op_args *a, double *y)                            \
+    {                                                                                     \
+        size_t n = ad__count(&a->xs[0]);                                                  \
+        const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
+        double s = 0.0;                                                                   \
+        for (size_t i = 0; i < n; i++)                                                    \
+            s += NAME##_l(a->x[0][i], b[i], a->attr);                                     \
+        if ((MEAN) && !isfinite(s)) { /* finite terms may still overflow their sum */     \
+            int e = ad__mean_scale(n);                                                    \
+            s = 0.0;                                                                      \
+            for (size_t i = 0; i < n; i++)                                                \
+                s += ldexp(NAME##_l(a->x[0][i], b[i], a->attr), -e);                      \
+            y[0] = ldexp(s / (double)n, e);                                               \
+            return;                                                                       \
+        }                                                                                 \
+        y[0] = (MEAN) ? s / (double)n : s;                                                \
     }                                                                                     \
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \
@@ -337,6 +414,42 @@ static inline double ad__sigmoid_d(double x)
 {
     double e = exp(-fabs(x)), d = 1.0 + e;
     return e / d / d;
+}
+
+/* g e^x for every x where the product is representable, also where e^x alone
+ * overflows (x > 709.78) or is subnormal (x < -708, a few bits left) while
+ * g e^x is not: there e^x = e^r 2^n with n = round(x / ln 2) and r = x - n ln 2
+ * (n ln2_hi is exact and so is x - n ln2_hi; ln2_lo adds one rounding), and
+ * g = m 2^k, so e^r m is formed without overflow and ldexp rounds it once.
+ * Within 1.5 ulps (about 1 ulp more than exp), one rounding into the
+ * subnormal range. g = 0 gives 0 for every finite x. */
+#define AD__LN2_HI 0x1.62e42feep-1 /* 32 bits: n ln2_hi exact for |n| < 2^21 */
+#define AD__LN2_LO 0x1.a39ef35793c76p-33
+static inline double ad__exp_mul(double x, double g)
+{
+    double e = exp(x);
+    if (e >= DBL_MIN && e <= DBL_MAX)
+        return g * e;
+    if (g == 0.0 || !isfinite(g) || !(fabs(x) < 4096.0)) /* beyond 4096 g e^x is 0 or inf */
+        return g == 0.0 && isfinite(x) ? g : g * e;
+    int k;
+    double n = nearbyint(x * 0x1.71547652b82fep0), m = frexp(g, &k); /* 1 / ln 2 */
+    double r = (x - n * AD__LN2_HI) - n * AD__LN2_LO;
+    return ldexp(exp(r) * m, (int)n + k);
+}
+
+/* g sigmoid'(x): sigmoid'(x) = e^-|x| to double precision once |x| > 700, and
+ * g e^-|x| is formed by ad__exp_mul (one rounding where it is subnormal). */
+static inline double ad__sigmoid_d_mul(double x, double g)
+{
+    return fabs(x) > 700.0 ? ad__exp_mul(-fabs(x), g) : g * ad__sigmoid_d(x);
+}
+
+/* g sigmoid(x): sigmoid(x) = e^x to double precision below x = -700, where
+ * g e^x is rounded once (ad__exp_mul), not e^x first near the subnormals. */
+static inline double ad__sigmoid_mul(double x, double g)
+{
+    return x < -700.0 ? ad__exp_mul(x, g) : g * ad__sigmoid(x);
 }
 
 /* ln(1 + e^x) = max(x, 0) + log1p(e^{-|x|}): exact function, no overflow, no

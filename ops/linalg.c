@@ -121,7 +121,13 @@ static int matmul_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r)
 }
 
 /* Verified on positive 3x4 . 4x2 matrices: no cancellation, so a k-term dot
- * product stays within about k ulps. */
+ * product stays within about k ulps.
+ * Contract: each output (and each backward entry, a dot product of g with a
+ * row or column) is meaningful while the magnitudes of its terms sum to at
+ * most DBL_MAX (sum_p |a_ip| |b_pj| <= DBL_MAX). Beyond that a partial sum
+ * overflows and the entry is +-inf or NaN (inf - inf), as in any BLAS, even
+ * where the exact dot product is finite: a scaled GEMM would cost the hot
+ * path for inputs whose forward overflows already. */
 static const ad_shape matmul_sample[] = {{2, {3, 4}}, {2, {4, 2}}};
 
 const ad_op ad_op_matmul = {

@@ -27,13 +27,27 @@ static ad_status mean_shape(const ad_op_args *a, ad_shape *out, char *why, size_
     return whole_shape(a, out, why, len);
 }
 
+/* sum_k x[k * stride] for k < n, divided by n when mean; a sum that overflows
+ * is taken again with every element scaled (ad__mean_scale). */
+static double row_sum(const double *x, size_t n, size_t stride, int mean)
+{
+    double s = 0.0;
+    for (size_t k = 0; k < n; k++)
+        s += x[k * stride];
+    if (!mean)
+        return s;
+    if (isfinite(s))
+        return s / (double)n;
+    int e = ad__mean_scale(n);
+    s = 0.0;
+    for (size_t k = 0; k < n; k++)
+        s += ldexp(x[k * stride], -e);
+    return ldexp(s / (double)n, e);
+}
+
 static void whole_forward(const ad_op_args *a, double *y, int mean)
 {
-    size_t n = ad__count(&a->xs[0]);
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        s += a->x[0][i];
-    y[0] = mean ? s / (double)n : s;
+    y[0] = row_sum(a->x[0], ad__count(&a->xs[0]), 1, mean);
 }
 
 static void whole_backward(const ad_op_args *a, const double *gy, double *const gx[], int mean)
@@ -48,11 +62,7 @@ static void whole_backward(const ad_op_args *a, const double *gy, double *const 
 
 static void whole_jvp(const ad_op_args *a, const double *const dx[], double *dy, int mean)
 {
-    double s = 0.0;
-    size_t n = ad__count(&a->xs[0]);
-    for (size_t i = 0; dx[0] && i < n; i++)
-        s += dx[0][i];
-    dy[0] = mean ? s / (double)n : s;
+    dy[0] = dx[0] ? row_sum(dx[0], ad__count(&a->xs[0]), 1, mean) : 0.0;
 }
 
 /* mpfr_sum rounds the exact sum once: the reference has no accumulation error. */
@@ -170,12 +180,8 @@ static void axis_forward(const ad_op_args *a, double *y, int mean)
 {
     axis_view v = view_of(&a->xs[0], a->attr[0]);
     for (size_t o = 0; o < v.outer; o++)
-        for (size_t i = 0; i < v.inner; i++) {
-            double s = 0.0;
-            for (size_t k = 0; k < v.n; k++)
-                s += a->x[0][(o * v.n + k) * v.inner + i];
-            y[o * v.inner + i] = mean ? s / (double)v.n : s;
-        }
+        for (size_t i = 0; i < v.inner; i++)
+            y[o * v.inner + i] = row_sum(a->x[0] + o * v.n * v.inner + i, v.n, v.inner, mean);
 }
 
 static void axis_backward(const ad_op_args *a, const double *gy, double *const gx[], int mean)

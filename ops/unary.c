@@ -5,22 +5,28 @@
  * x86_64; sqrt is correctly rounded. Backward adds one multiply (and the
  * derivative's own rounding). */
 
-/* ---- exp: y = e^x; dx = y ---- */
+/* ---- exp: y = e^x; dx = y, g y formed from x where y overflowed or is
+ * subnormal while g e^x is not (ad__exp_mul) ---- */
 static double exp_f(double x, const double *attr) { (void)attr; return exp(x); }
-static double exp_df(double x, double y, const double *attr, double kg) { (void)x, (void)attr, (void)kg; return y; }
+static double exp_vjp(double g, double x, double y, const double *attr, double kg)
+{
+    (void)attr, (void)kg;
+    return y >= DBL_MIN && y <= DBL_MAX ? g * y : ad__exp_mul(x, g);
+}
 static int exp_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_exp(y, x, r); return 0; }
-AD__UNARY_KERNELS(exp)
+AD__UNARY_KERNELS_VJP(exp)
 const ad_op ad_op_exp = {
     .name = "exp", .math = "e^x", .arity = 1, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(exp), .domain = {{-700}, {700}}, .ulp_fwd = 1, .ulp_bwd = 2,
 };
 ad_var ad_exp(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_exp, &x, 1, NULL, 0); }
 
-/* ---- log: y = ln x; dx = 1 / x ---- */
+/* ---- log: y = ln x; dx = 1 / x, formed as g / x (1 / x overflows for
+ * x < 2^-1024 where g / x may not) ---- */
 static double log_f(double x, const double *attr) { (void)attr; return log(x); }
-static double log_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return 1.0 / x; }
+static double log_vjp(double g, double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return g / x; }
 static int log_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_log(y, x, r); return 0; }
-AD__UNARY_KERNELS(log)
+AD__UNARY_KERNELS_VJP(log)
 const ad_op ad_op_log = {
     .name = "log", .math = "ln(x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(log), .domain = {{1e-300}, {1e300}}, .ulp_fwd = 1, .ulp_bwd = 1.5,
@@ -58,12 +64,13 @@ const ad_op ad_op_tanh = {
 };
 ad_var ad_tanh(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_tanh, &x, 1, NULL, 0); }
 
-/* ---- expm1: y = e^x - 1; dx = e^x, from exp itself (y + 1 would cancel to 0
- * for very negative x, where e^x is still representable) ---- */
+/* ---- expm1: y = e^x - 1; dx = e^x, from x (y + 1 would cancel to 0 for very
+ * negative x, where e^x is still representable), g e^x by ad__exp_mul: below
+ * -708 e^x alone is subnormal and keeps a few bits ---- */
 static double expm1_f(double x, const double *attr) { (void)attr; return expm1(x); }
-static double expm1_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return exp(x); }
+static double expm1_vjp(double g, double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return ad__exp_mul(x, g); }
 static int expm1_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_expm1(y, x, r); return 0; }
-AD__UNARY_KERNELS(expm1)
+AD__UNARY_KERNELS_VJP(expm1)
 const ad_op ad_op_expm1 = {
     .name = "expm1", .math = "e^x - 1", .arity = 1, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(expm1),
@@ -84,11 +91,17 @@ const ad_op ad_op_log1p = {
 };
 ad_var ad_log1p(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_log1p, &x, 1, NULL, 0); }
 
-/* ---- square: y = x^2; dx = 2x (exact) ---- */
+/* ---- square: y = x^2; dx = 2x. g 2x rounds once either way: 2x is exact
+ * up to DBL_MAX / 2 (above it, it overflows where g 2x may not), and (g x) 2
+ * is exact beyond (g x cannot be subnormal for |x| > 2^1022) ---- */
 static double square_f(double x, const double *attr) { (void)attr; return x * x; }
-static double square_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return 2.0 * x; }
+static double square_vjp(double g, double x, double y, const double *attr, double kg)
+{
+    (void)y, (void)attr, (void)kg;
+    return fabs(x) <= 0x1p1022 ? g * (2.0 * x) : (g * x) * 2.0;
+}
 static int square_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_sqr(y, x, r); return 0; }
-AD__UNARY_KERNELS(square)
+AD__UNARY_KERNELS_VJP(square)
 const ad_op ad_op_square = {
     .name = "square", .math = "x^2", .arity = 1, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(square), .domain = {{-1e150}, {1e150}}, .ulp_fwd = 0.5, .ulp_bwd = 0.5,
@@ -118,27 +131,48 @@ const ad_op ad_op_cos = {
 ad_var ad_cos(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_cos, &x, 1, NULL, 0); }
 
 /* ---- pow: y = x^p, both differentiable; dx = p x^(p-1), dp = x^p ln x.
- * At x = 0: dx is 0 for p > 1, 1 for p = 1, +inf for 0 < p < 1 (the one-sided
- * derivative); dp is 0 for p > 0 (the limit of x^p ln x), and p = 0 gives
- * dx = 0. For x < 0, dp is NaN (x^p is real only at integer p). ---- */
-static double pow_f(double a, double b) { return pow(a, b); }
-static double pow_da(double a, double b, double y)
+ * Conventions (C's pow for the forward: x^0 = 1^p = 1 for every x and p, NaN too):
+ * - p = 0: y = 1 for every x, so dx is an exact 0, even against a NaN or
+ *   infinite cotangent (a constant exponent 0 must not pass on a NaN from
+ *   elsewhere: x^(-(x^0)) at x < 0).
+ * - a cotangent of 0 gives 0 for both inputs: ln x (NaN for x < 0, -inf at
+ *   0) and p x^(p-1) (inf at x = 0, p < 1) are not formed.
+ * - x = 0: dx is 0 for p > 1, 1 for p = 1, +inf for 0 < p < 1 (the one-sided
+ *   derivative).
+ * - y = 0 gives dp = 0, ln x not formed: x = 0, p > 0 (the limit of x^p ln x),
+ *   x = +inf, p < 0 (y = 0 around p, not 0 inf), and an underflowed x^p, also
+ *   for x < 0 at a huge (integer) p, where the function is 0 at every double
+ *   near p.
+ * - x < 0 otherwise: dp is NaN (x^p is real only at integer p); dx is p x^(p-1). ---- */
+/* x^0 = 1^p = 1 for every x and p, a NaN included; glibc's pow returns NaN for a
+ * signaling NaN there (ISO/IEC TS 18661-1), MPFR (and the convention above) 1 */
+static double pow_f(double a, double b) { return b == 0.0 || a == 1.0 ? 1.0 : pow(a, b); }
+static double pow_vda(double g, double a, double b, double y)
 {
-    if (b == 0.0)
+    if (b == 0.0 || g == 0.0)
         return 0.0;
     /* p y / x: pow(x, p - 1) would carry the rounding of p - 1, amplified by ln x */
-    if (a != 0.0 && y != 0.0 && isfinite(y))
-        return b * (y / a);
-    return b * pow(a, b - 1.0);
+    if (a != 0.0 && y != 0.0 && isfinite(y)) {
+        double r = b * (y / a);
+        if ((r == 0.0 || !isfinite(r)) && isfinite(b)) {
+            /* y / x over- or underflowed (x = p = 2^-1074: y / x = 2^1074, p y / x = 1):
+             * from the mantissas, scaled back with one rounding */
+            int eb, ey, ea;
+            double mb = frexp(b, &eb), my = frexp(y, &ey), ma = frexp(a, &ea);
+            r = ldexp(mb * my / ma, eb + ey - ea);
+        }
+        return g * r;
+    }
+    return g * (b * pow(a, b - 1.0));
 }
-static double pow_db(double a, double b, double y)
+static double pow_vdb(double g, double a, double b, double y)
 {
-    if (a == 0.0 && b > 0.0)
+    if (g == 0.0 || y == 0.0)
         return 0.0;
-    return y * log(a);
+    return g * (y * log(a));
 }
 static int pow_ref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_rnd_t r) { mpfr_pow(y, a, b, r); return 0; }
-AD__BINARY_KERNELS(pow)
+AD__BINARY_KERNELS_VJP(pow)
 const ad_op ad_op_pow = {
     .name = "pow", .math = "x^p", .arity = 2, .flags = AD_OP_ELEMENTWISE | AD_OP_BROADCAST,
     .shape = ad__bcast_shape, AD__KERNEL_SLOTS(pow),
