@@ -2,13 +2,16 @@
 #include <string.h>
 #include "internal.h"
 
-/* Gives every node that needs a gradient a zeroed buffer (reused by a second
- * backward on the same recording). */
+/* Gives every node up to last that needs a gradient a zeroed buffer. Nodes an
+ * earlier sweep covered are zeroed again; past them, scalar-path nodes were
+ * zeroed when recorded, so only the other nodes are visited. */
 static ad_status zero_grads(ad_tape *t, size_t last)
 {
-    for (size_t i = 0; i <= last; i++) {
+    size_t end = last + 1, dirty = t->swept < end ? t->swept : end;
+    size_t hi = t->general_hi > end ? end : t->general_hi;
+    for (size_t i = 0; i < (hi > dirty ? hi : dirty); i++) {
         ad__node *n = &t->nodes[i];
-        if (!n->needs_grad)
+        if (!n->needs_grad || (i >= dirty && n->scode))
             continue;
         if (!n->grad) {
             n->grad = ad__arena_doubles(&t->arena, &t->alloc, n->count);
@@ -20,7 +23,31 @@ static ad_status zero_grads(ad_tape *t, size_t last)
         else
             memset(n->grad, 0, n->count * sizeof(double));
     }
+    if (t->swept < end)
+        t->swept = end;
     return AD_OK;
+}
+
+/* One op node's backward through its descriptor. */
+static void general_step(ad_tape *t, const ad__node *n)
+{
+    ad_op_args a;
+    ad__node_args(t, n, &a);
+    double *gx[AD_MAX_ARITY] = {NULL};
+    for (unsigned k = 0; k < n->n_in; k++) {
+        ad__node *in = &t->nodes[n->in[k]];
+        gx[k] = in->needs_grad ? in->grad : NULL;
+    }
+    n->op->backward(&a, n->grad, gx);
+}
+
+/* A rank-0 built-in op's backward through scalar.c's switch: the same result. */
+static void scalar_step(ad_tape *t, const ad__node *n)
+{
+    const ad__node *x0 = &t->nodes[n->in[0]], *x1 = &t->nodes[n->in[n->n_in > 1]];
+    ad__scalar_backward(n->scode, x0->val[0], x1->val[0], n->val[0], n->grad[0], t->relu_at_zero,
+                        x0->needs_grad ? x0->grad : NULL,
+                        n->n_in > 1 && x1->needs_grad ? x1->grad : NULL);
 }
 
 ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
@@ -49,14 +76,10 @@ ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
         const ad__node *n = &t->nodes[i];
         if (!n->needs_grad || n->kind != AD__NODE_OP)
             continue;
-        ad_op_args a;
-        ad__node_args(t, n, &a);
-        double *gx[AD_MAX_ARITY] = {NULL};
-        for (unsigned k = 0; k < n->n_in; k++) {
-            ad__node *in = &t->nodes[n->in[k]];
-            gx[k] = in->needs_grad ? in->grad : NULL;
-        }
-        n->op->backward(&a, n->grad, gx);
+        if (n->scode)
+            scalar_step(t, n);
+        else
+            general_step(t, n);
         if (t->anomaly && ad__anomaly_backward(t, i) != AD_OK)
             return t->status;
     }

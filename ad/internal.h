@@ -49,6 +49,8 @@ typedef struct ad__node {
     const char *label;          /* ad_var_label's copy (in the arena), or NULL */
     uint32_t in[AD_MAX_ARITY];  /* input node indices, all < own index     */
     uint8_t n_in, kind, needs_grad;
+    uint8_t scode;              /* scalar.c's code of a rank-0 built-in op, or 0; when
+                                   set and needs_grad, grad is val + 1, zeroed at record */
 } ad__node;
 
 /* The shared rank-0 shape and the all-zero attributes nodes point at. */
@@ -67,6 +69,11 @@ struct ad_tape {
     char msg[512];
     bool is_static;             /* the in-error tape ad_tape_new returns on failure */
     uint8_t verify;             /* ad_verify_mode run after each ad_backward */
+    /* What a backward must zero: nodes below `swept` hold an earlier sweep's
+     * gradients; above it, scalar-path nodes come with a zeroed slot and only
+     * nodes below `general_hi` (1 + the last other node that needs a gradient)
+     * need a buffer. So the first backward of a scalar recording skips the walk. */
+    size_t swept, general_hi;
 };
 
 struct ad_param {
@@ -92,6 +99,17 @@ ad__node *ad__resolve(ad_tape *t, ad_var v, const char *fn);
 void ad__node_args(const ad_tape *t, const ad__node *n, ad_op_args *a);
 /* Handle for node i of the current generation. */
 ad_var ad__var_of(const ad_tape *t, size_t i);
+
+/* ---- the scalar path (scalar.c): rank-0 built-in ops in one switch ---- */
+/* The op's code, or 0 when it takes the general path (tensors, custom ops,
+ * copies of a descriptor, ops outside the switch). */
+uint8_t ad__scalar_code(const ad_op *op);
+/* The op's value at (a, b) (b unused for unary ops), as its forward computes it. */
+double ad__scalar_forward(uint8_t code, double a, double b);
+/* Accumulates gy times the derivatives into *ga and *gb (NULL: skipped), input
+ * 0 first, exactly as the op's backward does; kink: the tape's relu'(0). */
+void ad__scalar_backward(uint8_t code, double a, double b, double y, double gy, double kink,
+                         double *ga, double *gb);
 
 /* ---- backward (backward.c) and its verify hook (verify_hook.c) ---- */
 /* The reverse sweep alone: node gradients of everything up to loss, nothing

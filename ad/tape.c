@@ -78,6 +78,7 @@ void ad_tape_reset(ad_tape *t)
     unbind_params(t);
     ad__arena_rewind(&t->arena);
     t->n_nodes = 0;
+    t->swept = t->general_hi = 0;
     t->gen++;
     if (t->gen == 0)
         t->gen = 1;
@@ -177,7 +178,33 @@ ad_shape ad_var_shape(const ad_tape *t, ad_var v)
 const double *ad_grad(const ad_tape *t, ad_var v)
 {
     const ad__node *n = peek(t, v);
-    return n && n->needs_grad ? n->grad : NULL;
+    /* below swept: some backward covered v (a scalar node's slot exists before) */
+    return n && n->needs_grad && v.index < t->swept ? n->grad : NULL;
+}
+
+/* Makes room for one more node record; false after recording why. */
+static bool room_for_node(ad_tape *t, const char *prefix, const char *fn)
+{
+    if (t->n_nodes >= UINT32_MAX - 1) {
+        ad__fail(t, AD_ELIMIT, "%s%s: the tape is full (%zu nodes)", prefix, fn, t->n_nodes);
+        return false;
+    }
+    if (t->n_nodes < t->cap_nodes)
+        return true;
+    /* grow by half: a long recording holds at most a third unused */
+    size_t cap = t->cap_nodes ? t->cap_nodes + t->cap_nodes / 2 : 256, bytes;
+    if (!ad__mul_size(cap, sizeof *t->nodes, &bytes)) {
+        ad__fail(t, AD_ENOMEM, NULL);
+        return false;
+    }
+    ad__node *nodes = ad__realloc(&t->alloc, t->nodes, t->cap_nodes * sizeof *t->nodes, bytes);
+    if (!nodes) {
+        ad__fail(t, AD_ENOMEM, NULL);
+        return false;
+    }
+    t->nodes = nodes;
+    t->cap_nodes = cap;
+    return true;
 }
 
 /* Appends a node with room for its values; NULL (tape in error) on failure.
@@ -198,25 +225,8 @@ static ad__node *push_node(ad_tape *t, const char *prefix, const char *fn, const
             return NULL;
         }
     }
-    if (t->n_nodes >= UINT32_MAX - 1) {
-        ad__fail(t, AD_ELIMIT, "%s%s: the tape is full (%zu nodes)", prefix, fn, t->n_nodes);
+    if (!room_for_node(t, prefix, fn))
         return NULL;
-    }
-    if (t->n_nodes == t->cap_nodes) {
-        /* grow by half: a long recording holds at most a third unused */
-        size_t cap = t->cap_nodes ? t->cap_nodes + t->cap_nodes / 2 : 256, bytes;
-        if (!ad__mul_size(cap, sizeof *t->nodes, &bytes)) {
-            ad__fail(t, AD_ENOMEM, NULL);
-            return NULL;
-        }
-        ad__node *nodes = ad__realloc(&t->alloc, t->nodes, t->cap_nodes * sizeof *t->nodes, bytes);
-        if (!nodes) {
-            ad__fail(t, AD_ENOMEM, NULL);
-            return NULL;
-        }
-        t->nodes = nodes;
-        t->cap_nodes = cap;
-    }
     const ad_shape *shp = &ad__scalar_shape;
     if (shape->rank != 0) {
         shp = shared;
@@ -256,6 +266,8 @@ static ad_var record_leaf(ad_tape *t, const char *fn, int kind, ad_shape shape, 
         memset(n->val, 0, n->count * sizeof(double));
     n->kind = (uint8_t)kind;
     n->needs_grad = kind != AD__LEAF_CONST;
+    if (n->needs_grad)
+        t->general_hi = t->n_nodes + 1;
     return ad__var_of(t, t->n_nodes++);
 }
 
@@ -335,6 +347,47 @@ static bool take_attrs(ad_tape *t, const ad_op *op, const double *attr, unsigned
     return true;
 }
 
+/* The scalar path of ad_apply: a built-in op on rank-0 inputs, its value from
+ * scalar.c's switch. One arena block holds the value and, when the node needs
+ * one, its gradient's slot (backward zeroes it), next to each other. */
+static ad_var record_scalar(ad_tape *t, const ad_op *op, uint8_t code, const uint32_t *idx,
+                            unsigned n_in, bool needs_grad)
+{
+    if (!room_for_node(t, "ad_", op->name))
+        return AD_NIL;
+    double *val = ad__arena_doubles(&t->arena, &t->alloc, needs_grad ? 2 : 1);
+    if (!val) {
+        ad__fail(t, AD_ENOMEM, NULL);
+        return AD_NIL;
+    }
+    double a = t->nodes[idx[0]].val[0], b = n_in > 1 ? t->nodes[idx[1]].val[0] : 0.0;
+    val[0] = ad__scalar_forward(code, a, b);
+    ad__node *n = &t->nodes[t->n_nodes];
+    /* field by field: a compound literal becomes a `rep stos` clear first, the
+     * slowest part of recording a scalar op */
+    n->op = op;
+    n->attr = ad__no_attr;
+    n->val = val;
+    n->grad = NULL;
+    if (needs_grad) {
+        val[1] = 0.0;
+        n->grad = val + 1;
+    }
+    n->count = 1;
+    n->shape = &ad__scalar_shape;
+    n->label = NULL;
+    n->in[0] = idx[0];
+    n->in[1] = n_in > 1 ? idx[1] : 0;
+    n->in[2] = 0;
+    n->n_in = (uint8_t)n_in;
+    n->kind = AD__NODE_OP;
+    n->needs_grad = needs_grad;
+    n->scode = code;
+    if (t->anomaly && !ad__anomaly_forward(t, n))
+        return AD_NIL;
+    return ad__var_of(t, t->n_nodes++);
+}
+
 ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
                 const double *attr, unsigned n_attr)
 {
@@ -366,6 +419,9 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
         all_scalar &= x->shape->rank == 0;
         needs_grad |= x->needs_grad;
     }
+    uint8_t code = all_scalar && !n_attr ? ad__scalar_code(op) : 0;
+    if (code)
+        return record_scalar(t, op, code, idx, n_in, needs_grad);
     /* most ops take no attributes: skip the defaults-and-checks walk */
     double attrs[AD_MAX_ATTR];
     bool has_attr = n_attr || op->n_attr;
@@ -423,5 +479,7 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
     op->forward(&a, n->val);
     if (t->anomaly && !ad__anomaly_forward(t, n))
         return AD_NIL;
+    if (needs_grad)
+        t->general_hi = t->n_nodes + 1;
     return ad__var_of(t, t->n_nodes++);
 }
