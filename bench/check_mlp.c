@@ -96,8 +96,9 @@ int main(void)
             ad_check_report_free(&r);
     }
     qsort(fd_coord, REPS_COORD, sizeof fd_coord[0], cmp);
-    printf("bench: fd_per_coordinate %.3f s (median of %d; %s, %zu coordinates, max rel %.2g)\n",
-           fd_coord[REPS_COORD / 2], REPS_COORD, r.pass ? "pass" : "FAIL", r.n_checked, r.fd.max_error);
+    printf("# per-coordinate FD check: median of %d, %s, %zu coordinates, max rel %.2g\n", REPS_COORD,
+           r.pass ? "pass" : "FAIL", r.n_checked, r.fd.max_error);
+    printf("bench: fd_per_coordinate %.3f s\n", fd_coord[REPS_COORD / 2]);
     ad_check_report_free(&r);
 
     o.fast = true;
@@ -112,8 +113,8 @@ int main(void)
     /* the first call also pays for first-touching the checker's buffers */
     printf("bench: fd_fast_first_call %.6f s\n", fd_fast[0]);
     qsort(fd_fast, REPS_FAST, sizeof fd_fast[0], cmp);
-    printf("bench: fd_fast_1_direction %.6f s (median of %d; %s)\n", fd_fast[REPS_FAST / 2], REPS_FAST,
-           r.pass ? "pass" : "FAIL");
+    printf("# fast FD check along one direction: median of %d, %s\n", REPS_FAST, r.pass ? "pass" : "FAIL");
+    printf("bench: fd_fast_1_direction %.6f s\n", fd_fast[REPS_FAST / 2]);
     ad_check_report_free(&r);
 
     o.fd = false;
@@ -121,8 +122,9 @@ int main(void)
     t0 = now();
     ad_check_grad(t, loss, &o, &r);
     double mp_fast = now() - t0;
-    printf("bench: mpfr_fast_replays %zu replays (%s, reference %s)\n", r.n_replays,
-           r.pass ? "pass" : "FAIL", r.ref_confirmed ? "confirmed" : "unconfirmed");
+    printf("# MPFR fast check: %s, reference %s\n", r.pass ? "pass" : "FAIL",
+           r.ref_confirmed ? "confirmed" : "unconfirmed");
+    printf("bench: mpfr_fast_replays %zu replays\n", r.n_replays);
     printf("bench: mpfr_fast_time %.3f s\n", mp_fast);
     printf("bench: mpfr_fast_vs_backward %.0f ratio\n", mp_fast / backward);
     ad_check_report_free(&r);
