@@ -33,6 +33,15 @@ uint8_t ad__scalar_code(const ad_op *op)
     return S_NONE;
 }
 
+const ad_op *ad__scalar_op(uint8_t code)
+{
+    static const ad_op *const ops[] = {
+        NULL, &ad_op_add, &ad_op_sub, &ad_op_mul, &ad_op_div, &ad_op_neg, &ad_op_exp,
+        &ad_op_log, &ad_op_sqrt, &ad_op_tanh, &ad_op_square, &ad_op_relu, &ad_op_sigmoid,
+    };
+    return code < sizeof ops / sizeof ops[0] ? ops[code] : NULL;
+}
+
 double ad__scalar_forward(uint8_t code, double a, double b)
 {
     switch (code) {
