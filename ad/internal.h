@@ -127,9 +127,23 @@ bool ad__defer(ad_tape *t, const char *name, uint8_t code, const uint32_t *idx, 
 bool ad__nodes_reserve(ad_tape *t, size_t want);
 void ad__store_release(ad_tape *t);
 size_t ad__store_bytes(const ad_tape *t);
-/* Value, gradient slot (NULL: needs none) of node i, deferred or not. */
-double *ad__val_of(const ad_tape *t, size_t i);
-double *ad__grad_of(const ad_tape *t, size_t i);
+/* Value, gradient slot (NULL: needs none) of node i, deferred or not
+ * (inline: the deferred sweep calls them four times per node). */
+static inline double *ad__pair(const ad_tape *t, size_t i)
+{
+    size_t k = t->sbase + (i - t->n_mat);
+    return t->sblk[k / AD__SBLK] + 2 * (k % AD__SBLK);
+}
+static inline double *ad__val_of(const ad_tape *t, size_t i)
+{
+    return i < t->n_mat ? t->nodes[i].val : ad__pair(t, i);
+}
+static inline double *ad__grad_of(const ad_tape *t, size_t i)
+{
+    if (i < t->n_mat)
+        return t->nodes[i].needs_grad ? t->nodes[i].grad : NULL;
+    return t->srec[i - t->n_mat].needs_grad ? ad__pair(t, i) + 1 : NULL;
+}
 /* Fills the kernel arguments of an op node. */
 void ad__node_args(const ad_tape *t, const ad__node *n, ad_op_args *a);
 /* Handle for node i of the current generation. */

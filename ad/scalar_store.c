@@ -7,25 +7,6 @@
 #include <string.h>
 #include "internal.h"
 
-static double *pair(const ad_tape *t, size_t k)
-{
-    return t->sblk[k / AD__SBLK] + 2 * (k % AD__SBLK);
-}
-
-double *ad__val_of(const ad_tape *t, size_t i)
-{
-    return i < t->n_mat ? t->nodes[i].val : pair(t, t->sbase + (i - t->n_mat));
-}
-
-double *ad__grad_of(const ad_tape *t, size_t i)
-{
-    if (i < t->n_mat) {
-        const ad__node *n = &t->nodes[i];
-        return n->needs_grad ? n->grad : NULL;
-    }
-    return t->srec[i - t->n_mat].needs_grad ? pair(t, t->sbase + (i - t->n_mat)) + 1 : NULL;
-}
-
 /* Room for record j and pair k; false after recording AD_ENOMEM. */
 static bool room(ad_tape *t, size_t j, size_t k)
 {
@@ -68,7 +49,7 @@ bool ad__defer(ad_tape *t, const char *name, uint8_t code, const uint32_t *idx, 
     size_t j = t->n_nodes - t->n_mat, k = t->sbase + j;
     if (!room(t, j, k))
         return false;
-    double *v = pair(t, k);
+    double *v = ad__pair(t, t->n_nodes);
     double a = ad__val_of(t, idx[0])[0], b = n_in > 1 ? ad__val_of(t, idx[1])[0] : 0.0;
     v[0] = ad__scalar_forward(code, a, b);
     v[1] = 0.0; /* the gradient slot: zero until a backward covers it */
@@ -87,7 +68,7 @@ bool ad__tape_sync(const ad_tape *ct)
     size_t np = t->n_nodes - t->n_mat;
     for (size_t j = 0; j < np; j++) {
         const ad__srec *r = &t->srec[j];
-        double *v = pair(t, t->sbase + j);
+        double *v = ad__pair(t, t->n_mat + j);
         ad__node *n = &t->nodes[t->n_mat + j];
         n->op = ad__scalar_op(r->code);
         n->attr = ad__no_attr;
