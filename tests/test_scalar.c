@@ -10,6 +10,7 @@
 #include <math.h>
 #include <cmocka.h>
 #include <ad/ad.h>
+#include "support/counting_alloc.h"
 
 static const ad_op *const builtin[] = {
     &ad_op_add, &ad_op_sub, &ad_op_mul, &ad_op_div, &ad_op_neg, &ad_op_exp, &ad_op_log,
@@ -175,6 +176,72 @@ static void test_scalar_path_keeps_anomaly_mode(void **state)
     ad_tape_free(t);
 }
 
+/* Scalar ops are kept as compact records until something needs the full node
+ * records: the checker, a label, anomaly mode switched on later, a tensor op,
+ * and an allocation failure on the way. Each sees the same program. */
+static void test_scalar_path_records_are_written_out_when_needed(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_scalar(t, 0.5), y = ad_scalar(t, -1.5);
+    ad_var f = ad_mul(t, ad_tanh(t, x), ad_exp(t, ad_mul(t, x, y))); /* tanh(x) e^(xy) */
+    assert_string_equal(ad_var_get_label(t, f), "");
+    assert_false(ad_var_is_nil(ad_var_label(t, f, "f")));
+    assert_string_equal(ad_var_get_label(t, f), "f");
+    ad_var g = ad_sigmoid(t, f); /* recorded after the write-out: compact again */
+    assert_true(ad_var_shape(t, g).rank == 0);
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, g, NULL, &r), AD_OK);
+    assert_true(r.pass);
+    ad_check_report_free(&r);
+    assert_int_equal(ad_backward(t, g), AD_OK);
+    double th = tanh(0.5), e = exp(-0.75), fv = th * e, s = 1.0 / (1.0 + exp(-fv));
+    double dfdx = (1.0 - th * th) * e + th * e * -1.5, ds = s * (1.0 - s);
+    assert_true(fabs(ad_grad(t, x)[0] - ds * dfdx) <= 1e-15);
+    assert_true(fabs(ad_grad(t, y)[0] - ds * th * e * 0.5) <= 1e-15);
+
+    /* anomaly mode switched on after recording: backward names the node */
+    ad_tape_reset(t);
+    ad_var z = ad_scalar(t, 0.0);
+    ad_var q = ad_sqrt(t, ad_mul(t, z, z)); /* sqrt'(0) = inf: the gradient is NaN (inf * 0) */
+    assert_int_equal(ad_tape_set_anomaly(t, true), AD_OK);
+    assert_int_equal(ad_backward(t, q), AD_EDOMAIN);
+    assert_non_null(strstr(ad_tape_error(t), "sqrt"));
+    ad_tape_free(t);
+}
+
+/* Every allocation of a long scalar recording (record array growth, value
+ * blocks, the write-out) failing in turn: AD_ENOMEM and no leak; once nothing
+ * fails, the gradient of v <- 1.0001 v + 1e-4 (N times) is 1.0001^N. */
+static void test_scalar_path_every_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    enum { N = 6000 }; /* crosses a value block (4096 pairs) and two record growths */
+    for (size_t k = 1;; k++) {
+        counting_alloc c = {.fail_at = k};
+        ad_tape_opts o = ad_tape_opts_default();
+        o.alloc = counting_allocator(&c);
+        ad_tape *t = ad_tape_new(&o);
+        ad_var x = ad_scalar(t, 1.0), m = ad_const(t, AD_SCALAR, (double[]){1.0001});
+        ad_var a = ad_const(t, AD_SCALAR, (double[]){1e-4}), v = x;
+        for (int i = 0; i < N; i++)
+            v = ad_add(t, ad_mul(t, v, m), a);
+        ad_var_label(t, v, "end"); /* writes every record out */
+        ad_status st = ad_backward(t, v);
+        if (st == AD_OK) {
+            assert_true(fabs(ad_grad(t, x)[0] - pow(1.0001, N)) <= 1e-12 * pow(1.0001, N));
+            ad_tape_free(t);
+            assert_int_equal(c.live_bytes, 0);
+            return;
+        }
+        assert_int_equal(st, AD_ENOMEM);
+        ad_tape_free(t);
+        assert_int_equal(c.live_bytes, 0);
+        if (k > 200)
+            fail_msg("the scenario never completed");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +249,8 @@ int main(void)
         cmocka_unit_test(test_scalar_path_gradients_follow_the_formulas),
         cmocka_unit_test(test_scalar_path_mixes_with_tensors),
         cmocka_unit_test(test_scalar_path_keeps_anomaly_mode),
+        cmocka_unit_test(test_scalar_path_records_are_written_out_when_needed),
+        cmocka_unit_test(test_scalar_path_every_allocation_failure_is_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
