@@ -50,7 +50,7 @@ const char *ad_var_get_label(const ad_tape *t, ad_var v)
     const double *val = ad_value(t, v); /* validates the handle without recording */
     if (!val)
         return "";
-    const char *l = t->nodes[v.index].label;
+    const char *l = v.index < t->n_mat ? t->nodes[v.index].label : NULL; /* deferred: no label */
     return l ? l : "";
 }
 

@@ -2,13 +2,16 @@
 #include <string.h>
 #include "internal.h"
 
-/* Gives every node that needs a gradient a zeroed buffer (reused by a second
- * backward on the same recording). */
+/* Gives every node up to last that needs a gradient a zeroed buffer. Nodes an
+ * earlier sweep covered are zeroed again; past them, scalar-path nodes were
+ * zeroed when recorded, so only the other nodes are visited. */
 static ad_status zero_grads(ad_tape *t, size_t last)
 {
-    for (size_t i = 0; i <= last; i++) {
+    size_t end = last + 1, dirty = t->swept < end ? t->swept : end;
+    size_t hi = t->general_hi > end ? end : t->general_hi;
+    for (size_t i = 0; i < (hi > dirty ? hi : dirty); i++) {
         ad__node *n = &t->nodes[i];
-        if (!n->needs_grad)
+        if (!n->needs_grad || (i >= dirty && n->scode))
             continue;
         if (!n->grad) {
             n->grad = ad__arena_doubles(&t->arena, &t->alloc, n->count);
@@ -20,7 +23,57 @@ static ad_status zero_grads(ad_tape *t, size_t last)
         else
             memset(n->grad, 0, n->count * sizeof(double));
     }
+    if (t->swept < end)
+        t->swept = end;
     return AD_OK;
+}
+
+/* One op node's backward through its descriptor. */
+static void general_step(ad_tape *t, const ad__node *n)
+{
+    ad_op_args a;
+    ad__node_args(t, n, &a);
+    double *gx[AD_MAX_ARITY] = {NULL};
+    for (unsigned k = 0; k < n->n_in; k++) {
+        ad__node *in = &t->nodes[n->in[k]];
+        gx[k] = in->needs_grad ? in->grad : NULL;
+    }
+    n->op->backward(&a, n->grad, gx);
+}
+
+/* A rank-0 built-in op's backward through scalar.c's switch: the same result. */
+static void scalar_step(ad_tape *t, const ad__node *n)
+{
+    const ad__node *x0 = &t->nodes[n->in[0]], *x1 = &t->nodes[n->in[n->n_in > 1]];
+    ad__scalar_backward(n->scode, x0->val[0], x1->val[0], n->val[0], n->grad[0], t->relu_at_zero,
+                        x0->needs_grad ? x0->grad : NULL,
+                        n->n_in > 1 && x1->needs_grad ? x1->grad : NULL);
+}
+
+static bool needs_grad(const ad_tape *t, size_t i)
+{
+    return i < t->n_mat ? t->nodes[i].needs_grad : t->srec[i - t->n_mat].needs_grad;
+}
+
+/* The reverse sweep over deferred scalar nodes loss..n_mat (their compact
+ * records, scalar.c's switch), after zeroing the slots an earlier sweep left. */
+static void deferred_sweep(ad_tape *t, size_t loss)
+{
+    for (size_t i = t->n_mat; i < t->swept && i <= loss; i++) {
+        double *g = ad__grad_of(t, i);
+        if (g)
+            *g = 0.0;
+    }
+    *ad__grad_of(t, loss) = 1.0;
+    for (size_t i = loss + 1; i-- > t->n_mat;) {
+        const ad__srec *r = &t->srec[i - t->n_mat];
+        if (!r->needs_grad)
+            continue;
+        double b = r->n_in > 1 ? ad__val_of(t, r->in[1])[0] : 0.0;
+        ad__scalar_backward(r->code, ad__val_of(t, r->in[0])[0], b, ad__val_of(t, i)[0],
+                            *ad__grad_of(t, i), t->relu_at_zero, ad__grad_of(t, r->in[0]),
+                            r->n_in > 1 ? ad__grad_of(t, r->in[1]) : NULL);
+    }
 }
 
 ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
@@ -29,34 +82,42 @@ ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
         return AD_EINVAL;
     if (t->status != AD_OK)
         return t->status;
-    ad__node *ln = ad__resolve(t, loss, "ad_backward");
-    if (!ln)
+    if (!ad__handle_ok(t, loss, "ad_backward"))
         return t->status;
-    if (ln->count != 1 || ln->shape->rank != 0) {
-        char b[96];
-        return ad__fail(t, AD_ENOTSCALAR,
-                        "ad_backward: the loss (node %u) must be a scalar, its shape is %s",
-                        loss.index, ad_shape_format(ln->shape, b, sizeof b));
+    /* anomaly mode names nodes by their records: write them out first */
+    if (t->anomaly && !ad__tape_sync(t))
+        return t->status;
+    size_t last = loss.index;
+    if (last < t->n_mat) {
+        const ad__node *ln = &t->nodes[last];
+        if (ln->count != 1 || ln->shape->rank != 0) {
+            char b[96];
+            return ad__fail(t, AD_ENOTSCALAR,
+                            "ad_backward: the loss (node %u) must be a scalar, its shape is %s",
+                            loss.index, ad_shape_format(ln->shape, b, sizeof b));
+        }
     }
-    if (!ln->needs_grad)
+    if (!needs_grad(t, last))
         return AD_OK; /* a constant loss: nothing to differentiate */
-    ad_status st = zero_grads(t, loss.index);
+    size_t mat_last = last < t->n_mat ? last : t->n_mat - 1; /* a deferred node has a leaf below it */
+    ad_status st = zero_grads(t, mat_last);
     if (st != AD_OK)
         return st;
-    ln->grad[0] = 1.0;
+    if (last >= t->n_mat)
+        deferred_sweep(t, last);
+    else
+        t->nodes[last].grad[0] = 1.0;
+    if (t->swept < last + 1)
+        t->swept = last + 1;
 
-    for (size_t i = loss.index + 1; i-- > 0;) {
+    for (size_t i = mat_last + 1; i-- > 0;) {
         const ad__node *n = &t->nodes[i];
         if (!n->needs_grad || n->kind != AD__NODE_OP)
             continue;
-        ad_op_args a;
-        ad__node_args(t, n, &a);
-        double *gx[AD_MAX_ARITY] = {NULL};
-        for (unsigned k = 0; k < n->n_in; k++) {
-            ad__node *in = &t->nodes[n->in[k]];
-            gx[k] = in->needs_grad ? in->grad : NULL;
-        }
-        n->op->backward(&a, n->grad, gx);
+        if (n->scode)
+            scalar_step(t, n);
+        else
+            general_step(t, n);
         if (t->anomaly && ad__anomaly_backward(t, i) != AD_OK)
             return t->status;
     }
@@ -66,9 +127,9 @@ ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
 ad_status ad_backward(ad_tape *t, ad_var loss)
 {
     ad_status st = ad__backward_sweep(t, loss);
-    if (st != AD_OK || !t->nodes[loss.index].needs_grad)
+    if (st != AD_OK || !needs_grad(t, loss.index))
         return st;
-    for (size_t i = 0; i <= loss.index; i++) {
+    for (size_t i = 0; i <= loss.index && i < t->n_mat; i++) {
         const ad__node *n = &t->nodes[i];
         if (n->kind != AD__LEAF_PARAM)
             continue;

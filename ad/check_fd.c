@@ -13,20 +13,18 @@
 #include "check_int.h"
 
 /* Moves the scratch inputs to x + s*h*u (or x_k + s*h) and evaluates; along
- * a coordinate only what depends on its leaf is recomputed. */
-static double at(ad__ctx *c, const double *u, size_t k, size_t leaf, double s, double h,
-                 double *step)
+ * a coordinate only what that coordinate reaches is recomputed. */
+static double at(ad__ctx *c, const double *u, size_t k, double s, double h, double *step)
 {
-    memcpy(c->xs, c->x, c->n_coords * sizeof(double));
     if (u) {
         for (size_t j = 0; j < c->n_coords; j++)
             c->xs[j] = c->x[j] + s * h * u[j];
         *step = s * h;
         return ad__ctx_eval(c, c->xs);
     }
-    c->xs[k] = c->x[k] + s * h;
-    *step = c->xs[k] - c->x[k]; /* the step the inputs really took */
-    return ad__ctx_eval_leaf(c, c->xs, leaf);
+    double xk = c->x[k] + s * h;
+    *step = xk - c->x[k]; /* the step the inputs really took */
+    return ad__ctx_eval_coord(c, k, xk);
 }
 
 void ad__fd_run(ad__ctx *c, const double *u, size_t k, ad__fd *o)
@@ -35,15 +33,12 @@ void ad__fd_run(ad__ctx *c, const double *u, size_t k, ad__fd *o)
     double scale = u ? c->xmax : fabs(c->x[k]);
     double h = cbrt(DBL_EPSILON) * (scale > 1.0 ? scale : 1.0);
     static const double s[4] = {-2, -1, 1, 2};
-    size_t leaf = 0;
-    while (!u && c->off[leaf + 1] <= k)
-        leaf++;
     double f[4], st[4], fmax;
     for (int attempt = 0;; attempt++) {
         bool finite = true;
         fmax = fabs(c->f0);
         for (int i = 0; i < 4; i++) {
-            f[i] = at(c, u, k, leaf, s[i], h, &st[i]);
+            f[i] = at(c, u, k, s[i], h, &st[i]);
             finite &= isfinite(f[i]);
             if (fabs(f[i]) > fmax)
                 fmax = fabs(f[i]);

@@ -29,8 +29,12 @@ typedef struct ad__ctx {
     int **piece0;           /* pieces at x of nodes with a piece function       */
     int *piece_pool;
     size_t piece_n;
-    uint8_t *flag;          /* per node: bit 0 depends on the moved leaf, bit 1
-                               holds a moved value (stale), bit 2 recomputed now */
+    size_t *dn;             /* per node: how many of its shadow values differ from
+                               the tape's (SIZE_MAX: maybe all), listed in dl   */
+    size_t **dl;            /* per node: those elements (room for count)        */
+    size_t max_count;       /* the largest node                                 */
+    double *tmp;            /* 2 * max_count: a matmul column and its product   */
+    uint8_t *mark;          /* max_count zeros: set and cleared by each use     */
     double f0;              /* the loss at x                                    */
     double xmax;            /* max |x|                                          */
 } ad__ctx;
@@ -44,6 +48,10 @@ double ad__ctx_eval(ad__ctx *c, const double *xs);
 /* The same when xs differs from x in leaf number `leaf` only: recomputes the
  * nodes downstream of it, and the ones a previous call left moved. */
 double ad__ctx_eval_leaf(ad__ctx *c, const double *xs, size_t leaf);
+/* The same when x differs in coordinate k only, set to value: recomputes
+ * only the elements that coordinate reaches (and puts back what the last
+ * call moved). */
+double ad__ctx_eval_coord(ad__ctx *c, size_t k, double value);
 /* After an eval: the first node element whose piece differs from that at x.
  * @return true when one does (node and element written). */
 bool ad__ctx_piece_moved(const ad__ctx *c, size_t *node, size_t *elem);

@@ -60,6 +60,8 @@ static bool valid_opts(const ad_health_opts *o)
 static ad_status fill_units(const ad_tape *t, const ad_health_opts *o, ad_health_report *r)
 {
     size_t n = 0;
+    if (!ad__tape_sync(t)) /* deferred scalar relus are units too */
+        return AD_ENOMEM;
     if (o->units) {
         for (size_t k = 0; k < o->n_units; k++)
             if (!ad_value(t, o->units[k]))

@@ -49,11 +49,21 @@ typedef struct ad__node {
     const char *label;          /* ad_var_label's copy (in the arena), or NULL */
     uint32_t in[AD_MAX_ARITY];  /* input node indices, all < own index     */
     uint8_t n_in, kind, needs_grad;
+    uint8_t scode;              /* scalar.c's code of a rank-0 built-in op, or 0; when
+                                   set and needs_grad, grad is val + 1, zeroed at record */
 } ad__node;
 
 /* The shared rank-0 shape and the all-zero attributes nodes point at. */
 extern const ad_shape ad__scalar_shape;
 extern const double ad__no_attr[AD_MAX_ATTR];
+
+/* A scalar-path node before its ad__node is written (tape.c): inputs, the
+ * switch's code, and whether it needs a gradient. Its value and gradient slot
+ * are a pair in the tape's value store. */
+typedef struct ad__srec {
+    uint32_t in[2];
+    uint8_t code, n_in, needs_grad;
+} ad__srec;
 
 struct ad_tape {
     ad_allocator alloc;
@@ -67,7 +77,21 @@ struct ad_tape {
     char msg[512];
     bool is_static;             /* the in-error tape ad_tape_new returns on failure */
     uint8_t verify;             /* ad_verify_mode run after each ad_backward */
+    /* What a backward must zero: nodes below `swept` hold an earlier sweep's
+     * gradients; above it, scalar-path nodes come with a zeroed slot and only
+     * nodes below `general_hi` (1 + the last other node that needs a gradient)
+     * need a buffer. So the first backward of a scalar recording skips the walk. */
+    size_t swept, general_hi;
+    /* The deferred scalar path: nodes n_mat..n_nodes-1 exist only as srec[i -
+     * n_mat], their value and gradient slot as pair sbase + (i - n_mat) of the
+     * value store (blocks that never move, kept across resets). Anything that
+     * reads t->nodes past n_mat calls ad__tape_sync first (ad__resolve does). */
+    ad__srec *srec;
+    size_t cap_srec, n_mat, sbase;
+    double **sblk;              /* AD__SBLK pairs each                     */
+    size_t n_sblk, cap_sblk;
 };
+enum { AD__SBLK = 4096 };
 
 struct ad_param {
     ad_allocator alloc;
@@ -86,12 +110,57 @@ ad_status ad__fail(ad_tape *t, ad_status status, const char *fmt, ...)
 #endif
     ;
 
-/* The node a handle names, or NULL after recording why on the tape. */
+/* The node a handle names, or NULL after recording why on the tape. Writes
+ * out deferred scalar nodes first, so t->nodes is complete afterwards. */
 ad__node *ad__resolve(ad_tape *t, ad_var v, const char *fn);
+/* The same checks without the node: false after recording why. */
+bool ad__handle_ok(ad_tape *t, ad_var v, const char *fn);
+/* Writes the ad__node records of deferred scalar nodes (t is const for the
+ * readers of const tapes: the records are a cache of the compact ones).
+ * @return false after recording AD_ENOMEM. */
+bool ad__tape_sync(const ad_tape *t);
+/* Appends a deferred scalar node (scalar_store.c): its value from the switch.
+ * @return false after recording why (a full tape, out of memory). */
+bool ad__defer(ad_tape *t, const char *name, uint8_t code, const uint32_t *idx, unsigned n_in,
+               bool needs_grad);
+/* Room in t->nodes for want records; false after recording why. */
+bool ad__nodes_reserve(ad_tape *t, size_t want);
+void ad__store_release(ad_tape *t);
+size_t ad__store_bytes(const ad_tape *t);
+/* Value, gradient slot (NULL: needs none) of node i, deferred or not
+ * (inline: the deferred sweep calls them four times per node). */
+static inline double *ad__pair(const ad_tape *t, size_t i)
+{
+    size_t k = t->sbase + (i - t->n_mat);
+    return t->sblk[k / AD__SBLK] + 2 * (k % AD__SBLK);
+}
+static inline double *ad__val_of(const ad_tape *t, size_t i)
+{
+    return i < t->n_mat ? t->nodes[i].val : ad__pair(t, i);
+}
+static inline double *ad__grad_of(const ad_tape *t, size_t i)
+{
+    if (i < t->n_mat)
+        return t->nodes[i].needs_grad ? t->nodes[i].grad : NULL;
+    return t->srec[i - t->n_mat].needs_grad ? ad__pair(t, i) + 1 : NULL;
+}
 /* Fills the kernel arguments of an op node. */
 void ad__node_args(const ad_tape *t, const ad__node *n, ad_op_args *a);
 /* Handle for node i of the current generation. */
 ad_var ad__var_of(const ad_tape *t, size_t i);
+
+/* ---- the scalar path (scalar.c): rank-0 built-in ops in one switch ---- */
+/* The op's code, or 0 when it takes the general path (tensors, custom ops,
+ * copies of a descriptor, ops outside the switch). */
+uint8_t ad__scalar_code(const ad_op *op);
+/* The descriptor of a code (the inverse of ad__scalar_code). */
+const ad_op *ad__scalar_op(uint8_t code);
+/* The op's value at (a, b) (b unused for unary ops), as its forward computes it. */
+double ad__scalar_forward(uint8_t code, double a, double b);
+/* Accumulates gy times the derivatives into *ga and *gb (NULL: skipped), input
+ * 0 first, exactly as the op's backward does; kink: the tape's relu'(0). */
+void ad__scalar_backward(uint8_t code, double a, double b, double y, double gy, double kink,
+                         double *ga, double *gb);
 
 /* ---- backward (backward.c) and its verify hook (verify_hook.c) ---- */
 /* The reverse sweep alone: node gradients of everything up to loss, nothing

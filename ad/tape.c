@@ -55,7 +55,7 @@ ad_tape *ad_tape_new(const ad_tape_opts *opts)
 /* Drops the references the recorded parameter bindings hold. */
 static void unbind_params(ad_tape *t)
 {
-    for (size_t i = 0; i < t->n_nodes; i++)
+    for (size_t i = 0; i < t->n_mat; i++) /* deferred nodes are never bindings */
         if (t->nodes[i].kind == AD__LEAF_PARAM)
             ad__param_release(t->nodes[i].param);
 }
@@ -67,6 +67,7 @@ void ad_tape_free(ad_tape *t)
     unbind_params(t);
     ad_allocator a = t->alloc;
     ad__arena_release(&t->arena, &a);
+    ad__store_release(t);
     ad__free(&a, t->nodes, t->cap_nodes * sizeof *t->nodes);
     ad__free(&a, t, sizeof *t);
 }
@@ -77,7 +78,8 @@ void ad_tape_reset(ad_tape *t)
         return;
     unbind_params(t);
     ad__arena_rewind(&t->arena);
-    t->n_nodes = 0;
+    t->n_nodes = t->n_mat = t->sbase = 0;
+    t->swept = t->general_hi = 0;
     t->gen++;
     if (t->gen == 0)
         t->gen = 1;
@@ -110,7 +112,7 @@ size_t ad_tape_size(const ad_tape *t)
 
 size_t ad_tape_bytes(const ad_tape *t)
 {
-    return t ? t->arena.held + t->cap_nodes * sizeof *t->nodes : 0;
+    return t ? t->arena.held + t->cap_nodes * sizeof *t->nodes + ad__store_bytes(t) : 0;
 }
 
 ad_var ad__var_of(const ad_tape *t, size_t i)
@@ -123,61 +125,108 @@ bool ad_var_is_nil(ad_var v)
     return v.tape == 0;
 }
 
-ad__node *ad__resolve(ad_tape *t, ad_var v, const char *fn)
+bool ad__handle_ok(ad_tape *t, ad_var v, const char *fn)
 {
     if (v.tape == 0) {
         ad__fail(t, AD_EHANDLE, "%s: the nil variable was passed (a failed builder's result?)", fn);
-        return NULL;
+        return false;
     }
     if (v.tape != t->id) {
         ad__fail(t, AD_EHANDLE, "%s: variable %u belongs to another tape (tape %u, this is tape %u)",
                  fn, v.index, v.tape, t->id);
-        return NULL;
+        return false;
     }
     if (v.gen != t->gen) {
         ad__fail(t, AD_EHANDLE,
                  "%s: stale variable %u from before ad_tape_reset (generation %u, tape is at %u)",
                  fn, v.index, v.gen, t->gen);
-        return NULL;
+        return false;
     }
     if (v.index >= t->n_nodes) {
         ad__fail(t, AD_EHANDLE, "%s: variable %u is past the tape's end (%zu nodes)", fn, v.index,
                  t->n_nodes);
-        return NULL;
+        return false;
     }
+    return true;
+}
+
+ad__node *ad__resolve(ad_tape *t, ad_var v, const char *fn)
+{
+    if (!ad__handle_ok(t, v, fn) || !ad__tape_sync(t))
+        return NULL;
     return &t->nodes[v.index];
 }
 
-/* A read-only lookup that records nothing (for the const accessors). */
+/* A read-only check that records nothing (for the const accessors). */
+static bool valid(const ad_tape *t, ad_var v)
+{
+    return t && v.tape != 0 && v.tape == t->id && v.gen == t->gen && v.index < t->n_nodes;
+}
+
+/* The node record of a valid handle; NULL for a deferred scalar node. */
 static const ad__node *peek(const ad_tape *t, ad_var v)
 {
-    if (!t || v.tape == 0 || v.tape != t->id || v.gen != t->gen || v.index >= t->n_nodes)
-        return NULL;
-    return &t->nodes[v.index];
+    return valid(t, v) && v.index < t->n_mat ? &t->nodes[v.index] : NULL;
 }
 
 const double *ad_value(const ad_tape *t, ad_var v)
 {
-    const ad__node *n = peek(t, v);
-    return n ? n->val : NULL;
+    return valid(t, v) ? ad__val_of(t, v.index) : NULL;
 }
 
 double ad_value_scalar(const ad_tape *t, ad_var v)
 {
     const ad__node *n = peek(t, v);
-    return n && n->count ? n->val[0] : NAN;
+    if (!n)
+        return valid(t, v) ? ad__val_of(t, v.index)[0] : NAN;
+    return n->count ? n->val[0] : NAN;
 }
 
 ad_shape ad_var_shape(const ad_tape *t, ad_var v)
 {
     const ad__node *n = peek(t, v);
-    return n ? *n->shape : AD_SCALAR;
+    return n ? *n->shape : AD_SCALAR; /* deferred nodes are scalars */
 }
 
 const double *ad_grad(const ad_tape *t, ad_var v)
 {
-    const ad__node *n = peek(t, v);
-    return n && n->needs_grad ? n->grad : NULL;
+    /* below swept: some backward covered v (a scalar node's slot exists before) */
+    return valid(t, v) && v.index < t->swept ? ad__grad_of(t, v.index) : NULL;
+}
+
+bool ad__nodes_reserve(ad_tape *t, size_t want)
+{
+    while (t->cap_nodes < want) {
+        /* grow by half: a long recording holds at most a third unused */
+        size_t cap = t->cap_nodes ? t->cap_nodes + t->cap_nodes / 2 : 256, bytes;
+        if (!ad__mul_size(cap, sizeof *t->nodes, &bytes))
+            return ad__fail(t, AD_ENOMEM, NULL), false;
+        ad__node *nodes = ad__realloc(&t->alloc, t->nodes, t->cap_nodes * sizeof *t->nodes, bytes);
+        if (!nodes)
+            return ad__fail(t, AD_ENOMEM, NULL), false;
+        t->nodes = nodes;
+        t->cap_nodes = cap;
+    }
+    return true;
+}
+
+/* Counts the node just written at t->n_nodes (after the deferred ones, so
+ * every node is materialized now). @return its handle. */
+static ad_var commit(ad_tape *t)
+{
+    t->n_mat = ++t->n_nodes;
+    return ad__var_of(t, t->n_nodes - 1);
+}
+
+/* Makes room for one more node record after the deferred ones are written
+ * out; false after recording why. */
+static bool room_for_node(ad_tape *t, const char *prefix, const char *fn)
+{
+    if (t->n_nodes >= UINT32_MAX - 1) {
+        ad__fail(t, AD_ELIMIT, "%s%s: the tape is full (%zu nodes)", prefix, fn, t->n_nodes);
+        return false;
+    }
+    return ad__tape_sync(t) && ad__nodes_reserve(t, t->n_nodes + 1);
 }
 
 /* Appends a node with room for its values; NULL (tape in error) on failure.
@@ -198,25 +247,8 @@ static ad__node *push_node(ad_tape *t, const char *prefix, const char *fn, const
             return NULL;
         }
     }
-    if (t->n_nodes >= UINT32_MAX - 1) {
-        ad__fail(t, AD_ELIMIT, "%s%s: the tape is full (%zu nodes)", prefix, fn, t->n_nodes);
+    if (!room_for_node(t, prefix, fn))
         return NULL;
-    }
-    if (t->n_nodes == t->cap_nodes) {
-        /* grow by half: a long recording holds at most a third unused */
-        size_t cap = t->cap_nodes ? t->cap_nodes + t->cap_nodes / 2 : 256, bytes;
-        if (!ad__mul_size(cap, sizeof *t->nodes, &bytes)) {
-            ad__fail(t, AD_ENOMEM, NULL);
-            return NULL;
-        }
-        ad__node *nodes = ad__realloc(&t->alloc, t->nodes, t->cap_nodes * sizeof *t->nodes, bytes);
-        if (!nodes) {
-            ad__fail(t, AD_ENOMEM, NULL);
-            return NULL;
-        }
-        t->nodes = nodes;
-        t->cap_nodes = cap;
-    }
     const ad_shape *shp = &ad__scalar_shape;
     if (shape->rank != 0) {
         shp = shared;
@@ -256,7 +288,9 @@ static ad_var record_leaf(ad_tape *t, const char *fn, int kind, ad_shape shape, 
         memset(n->val, 0, n->count * sizeof(double));
     n->kind = (uint8_t)kind;
     n->needs_grad = kind != AD__LEAF_CONST;
-    return ad__var_of(t, t->n_nodes++);
+    if (n->needs_grad)
+        t->general_hi = t->n_nodes + 1;
+    return commit(t);
 }
 
 ad_var ad_input(ad_tape *t, ad_shape shape, const double *data)
@@ -335,6 +369,72 @@ static bool take_attrs(ad_tape *t, const ad_op *op, const double *attr, unsigned
     return true;
 }
 
+/* The deferred scalar path of ad_apply: a built-in op on valid rank-0 inputs
+ * becomes a compact record (scalar_store.c). @return false when the inputs
+ * do not qualify (the general path then reports what is wrong), true when
+ * the op was taken, recorded or failed (t->status says which). */
+static bool defer(ad_tape *t, const ad_op *op, uint8_t code, const ad_var *in, unsigned n_in)
+{
+    uint32_t idx[2];
+    bool needs_grad = false;
+    for (unsigned i = 0; i < n_in; i++) {
+        if (!valid(t, in[i]))
+            return false;
+        size_t k = idx[i] = in[i].index;
+        if (k < t->n_mat) {
+            const ad__node *x = &t->nodes[k];
+            if (x->shape->rank != 0)
+                return false;
+            needs_grad |= x->needs_grad;
+        } else {
+            needs_grad |= t->srec[k - t->n_mat].needs_grad;
+        }
+    }
+    ad__defer(t, op->name, code, idx, n_in, needs_grad);
+    return true;
+}
+
+/* The scalar path of ad_apply: a built-in op on rank-0 inputs, its value from
+ * scalar.c's switch. One arena block holds the value and, when the node needs
+ * one, its gradient's slot (backward zeroes it), next to each other. */
+static ad_var record_scalar(ad_tape *t, const ad_op *op, uint8_t code, const uint32_t *idx,
+                            unsigned n_in, bool needs_grad)
+{
+    if (!room_for_node(t, "ad_", op->name))
+        return AD_NIL;
+    double *val = ad__arena_doubles(&t->arena, &t->alloc, needs_grad ? 2 : 1);
+    if (!val) {
+        ad__fail(t, AD_ENOMEM, NULL);
+        return AD_NIL;
+    }
+    double a = t->nodes[idx[0]].val[0], b = n_in > 1 ? t->nodes[idx[1]].val[0] : 0.0;
+    val[0] = ad__scalar_forward(code, a, b);
+    ad__node *n = &t->nodes[t->n_nodes];
+    /* field by field: a compound literal becomes a `rep stos` clear first, the
+     * slowest part of recording a scalar op */
+    n->op = op;
+    n->attr = ad__no_attr;
+    n->val = val;
+    n->grad = NULL;
+    if (needs_grad) {
+        val[1] = 0.0;
+        n->grad = val + 1;
+    }
+    n->count = 1;
+    n->shape = &ad__scalar_shape;
+    n->label = NULL;
+    n->in[0] = idx[0];
+    n->in[1] = n_in > 1 ? idx[1] : 0;
+    n->in[2] = 0;
+    n->n_in = (uint8_t)n_in;
+    n->kind = AD__NODE_OP;
+    n->needs_grad = needs_grad;
+    n->scode = code;
+    if (t->anomaly && !ad__anomaly_forward(t, n))
+        return AD_NIL;
+    return commit(t);
+}
+
 ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
                 const double *attr, unsigned n_attr)
 {
@@ -349,6 +449,12 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
                  t->n_nodes, n_in, op->arity);
         return AD_NIL;
     }
+    uint8_t dcode = n_attr || t->anomaly ? 0 : ad__scalar_code(op);
+    if (dcode && defer(t, op, dcode, in, n_in))
+        return t->status == AD_OK ? ad__var_of(t, t->n_nodes - 1) : AD_NIL;
+    /* the general path reads t->nodes: write out the deferred scalar nodes */
+    if (!ad__tape_sync(t))
+        return AD_NIL;
     uint32_t idx[AD_MAX_ARITY];
     const ad_shape *xshape[AD_MAX_ARITY] = {&ad__scalar_shape};
     bool needs_grad = false, all_scalar = true;
@@ -366,6 +472,9 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
         all_scalar &= x->shape->rank == 0;
         needs_grad |= x->needs_grad;
     }
+    uint8_t code = all_scalar && !n_attr ? ad__scalar_code(op) : 0;
+    if (code)
+        return record_scalar(t, op, code, idx, n_in, needs_grad);
     /* most ops take no attributes: skip the defaults-and-checks walk */
     double attrs[AD_MAX_ATTR];
     bool has_attr = n_attr || op->n_attr;
@@ -423,5 +532,7 @@ ad_var ad_apply(ad_tape *t, const ad_op *op, const ad_var *in, unsigned n_in,
     op->forward(&a, n->val);
     if (t->anomaly && !ad__anomaly_forward(t, n))
         return AD_NIL;
-    return ad__var_of(t, t->n_nodes++);
+    if (needs_grad)
+        t->general_hi = t->n_nodes + 1;
+    return commit(t);
 }

@@ -190,7 +190,9 @@ void ad__gemm(size_t m, size_t n, size_t k, const double *A, size_t rsa, size_t 
 {
     if (m == 0 || n == 0)
         return;
-    if (k == 0 || m * n * k < 4096) {
+    /* small products, and matrix-vector ones (a 1-wide panel would be padded
+     * to a full tile of zeros): the plain loop */
+    if (k == 0 || m * n * k < 4096 || m == 1 || n == 1) {
         gemm_naive(m, n, k, A, rsa, csa, B, rsb, csb, C, ldc, accumulate);
         return;
     }

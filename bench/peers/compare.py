@@ -45,7 +45,7 @@ def torch_python():
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     ours = {}
-    for exe in ("tape_chain", "mlp_step"):
+    for exe in ("tape_chain", "mlp_step", "check_mlp"):
         ours.update(run([os.path.join(build, "bench", exe)]))
     peer_env = dict(os.environ)
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # for the peer's run only

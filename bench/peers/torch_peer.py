@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""bench/peers/torch_peer.py - the workloads of bench/tape_chain and
-bench/mlp_step in PyTorch (CPU, float64, one thread), when torch is installed.
+"""bench/peers/torch_peer.py - the workloads of bench/tape_chain,
+bench/mlp_step and bench/check_mlp in PyTorch (CPU, float64, one thread), when
+torch is installed.
 
 Prints `bench: torch_NAME VALUE UNIT` lines (process CPU time, medians of
 several blocks). bench/peers/compare.py runs it with OPENBLAS_CORETYPE and
@@ -61,6 +62,37 @@ def mlp_step_time(torch, sizes, batch, classify, steps, blocks=7):
     return median(per)
 
 
+def gradcheck_times(torch, fast_reps=9):
+    """torch.autograd.gradcheck of bench/check_mlp's program (2 -> 64 -> 64 -> 1
+    tanh, batch 64, MSE, 4417 parameters): once per coordinate, and the median
+    of fast_reps fast-mode (one random direction) checks."""
+    torch.manual_seed(42)
+    f64 = torch.float64
+
+    def p(*shape, scale):
+        return ((torch.rand(*shape, dtype=f64) * 2 - 1) * scale).requires_grad_()
+
+    params = (p(2, 64, scale=0.7), p(64, scale=0.1), p(64, 64, scale=0.18), p(64, scale=0.1),
+              p(64, 1, scale=0.18), p(1, scale=0.1))
+    x = torch.rand(64, 2, dtype=f64) * 2 - 1
+    y = torch.sin(3 * x[:, :1]) * x[:, 1:]
+
+    def loss(w1, b1, w2, b2, w3, b3):
+        h = torch.tanh(x @ w1 + b1)
+        h = torch.tanh(h @ w2 + b2)
+        return ((h @ w3 + b3 - y) ** 2).mean()
+
+    t0 = cpu()
+    ok = torch.autograd.gradcheck(loss, params, fast_mode=False)
+    coord = cpu() - t0
+    per = []
+    for _ in range(fast_reps):
+        t0 = cpu()
+        ok &= torch.autograd.gradcheck(loss, params, fast_mode=True)
+        per.append(cpu() - t0)
+    return coord, median(per), ok
+
+
 def main():
     try:
         import torch
@@ -87,6 +119,10 @@ def main():
     print(f"bench: torch_mlp_step_M1 {1e6 * m1:.1f} us")
     m2 = mlp_step_time(torch, [784, 128, 10], 32, True, 50)
     print(f"bench: torch_mlp_step_M2 {1e6 * m2:.1f} us")
+    coord, fast, ok = gradcheck_times(torch)
+    print(f"# gradcheck of check_mlp's program: {'pass' if ok else 'FAIL'}")
+    print(f"bench: torch_fd_per_coordinate {coord:.3f} s")
+    print(f"bench: torch_fd_fast_1_direction {fast:.6f} s")
     return 0
 
 
