@@ -2,13 +2,12 @@
  * values as one switch, so a scalar program skips the array kernels' argument
  * records and indirect calls.
  *
- * Every case computes exactly what the op's array kernel computes for one
- * element (same expression, same order: ops/arith.c, unary.c, piecewise.c,
- * activation.c), so the two paths give bit-identical values and gradients;
- * tests/test_scalar.c records random programs both ways and compares bits.
- * An op changed there must be changed here too, or dropped from the switch. */
+ * Every case calls the op's own per-element formula (ops/elem.h, shared with
+ * the array kernels) in the kernels' order, so the two paths give
+ * bit-identical values and gradients; tests/test_scalar.c records random
+ * programs both ways and compares bits. */
 #include "internal.h"
-#include "../ops/kernel.h" /* ad__sigmoid, ad__sigmoid_d: shared with activation.c */
+#include "../ops/elem.h" /* the ops' own per-element formulas */
 
 enum {
     S_NONE, S_ADD, S_SUB, S_MUL, S_DIV, S_NEG, S_EXP, S_LOG, S_SQRT, S_TANH, S_SQUARE,
@@ -45,37 +44,34 @@ const ad_op *ad__scalar_op(uint8_t code)
 double ad__scalar_forward(uint8_t code, double a, double b)
 {
     switch (code) {
-    case S_ADD: return a + b;
-    case S_SUB: return a - b;
-    case S_MUL: return a * b;
-    case S_DIV: return a / b;
-    case S_NEG: return -a;
-    case S_EXP: return exp(a);
-    case S_LOG: return log(a);
-    case S_SQRT: return sqrt(a);
-    case S_TANH: return tanh(a);
-    case S_SQUARE: return a * a;
-    case S_RELU: return a > 0.0 ? a : (a <= 0.0 ? 0.0 : a); /* NaN stays NaN */
-    case S_SIGMOID: return ad__sigmoid(a);
+    case S_ADD: return add_f(a, b);
+    case S_SUB: return sub_f(a, b);
+    case S_MUL: return mul_f(a, b);
+    case S_DIV: return div_f(a, b);
+    case S_NEG: return neg_f(a, NULL);
+    case S_EXP: return exp_f(a, NULL);
+    case S_LOG: return log_f(a, NULL);
+    case S_SQRT: return sqrt_f(a, NULL);
+    case S_TANH: return tanh_f(a, NULL);
+    case S_SQUARE: return square_f(a, NULL);
+    case S_RELU: return relu_f(a, NULL);
+    case S_SIGMOID: return sigmoid_f(a, NULL);
     default: return NAN; /* unreachable: codes come from ad__scalar_code */
     }
 }
 
-/* The derivative of a unary op at x (its output y), as the op's df computes it. */
-static double unary_d(uint8_t code, double x, double y, double kink)
+/* g times the derivative of a unary op at x (its output y), as its kernel forms it. */
+static double unary_vjp(uint8_t code, double g, double x, double y, double kink)
 {
     switch (code) {
-    case S_NEG: return -1.0;
-    case S_EXP: return y;
-    case S_LOG: return 1.0 / x;
-    case S_SQRT: return 0.5 / y;
-    case S_TANH: {
-        double e = exp(-2.0 * fabs(x)), d = 1.0 + e; /* sech^2 x: 1 - y^2 cancels near |y| = 1 */
-        return 4.0 * e / (d * d);
-    }
-    case S_SQUARE: return 2.0 * x;
-    case S_RELU: return x > 0.0 ? 1.0 : x < 0.0 ? 0.0 : x == 0.0 ? kink : x;
-    case S_SIGMOID: return ad__sigmoid_d(x);
+    case S_NEG: return g * neg_df(x, y, NULL, kink);
+    case S_EXP: return exp_vjp(g, x, y, NULL, kink);
+    case S_LOG: return log_vjp(g, x, y, NULL, kink);
+    case S_SQRT: return g * sqrt_df(x, y, NULL, kink);
+    case S_TANH: return g * tanh_df(x, y, NULL, kink);
+    case S_SQUARE: return square_vjp(g, x, y, NULL, kink);
+    case S_RELU: return g * relu_df(x, y, NULL, kink);
+    case S_SIGMOID: return sigmoid_vjp(g, x, y, NULL, kink);
     default: return NAN;
     }
 }
@@ -86,23 +82,23 @@ void ad__scalar_backward(uint8_t code, double a, double b, double y, double gy, 
     /* input 0 first, then input 1, as the binary kernels do: x * x adds twice */
     switch (code) {
     case S_ADD:
-        if (ga) *ga += gy * 1.0;
-        if (gb) *gb += gy * 1.0;
+        if (ga) *ga += gy * add_da(a, b, y);
+        if (gb) *gb += gy * add_db(a, b, y);
         return;
     case S_SUB:
-        if (ga) *ga += gy * 1.0;
-        if (gb) *gb += gy * -1.0;
+        if (ga) *ga += gy * sub_da(a, b, y);
+        if (gb) *gb += gy * sub_db(a, b, y);
         return;
     case S_MUL:
-        if (ga) *ga += gy * b;
-        if (gb) *gb += gy * a;
+        if (ga) *ga += gy * mul_da(a, b, y);
+        if (gb) *gb += gy * mul_db(a, b, y);
         return;
     case S_DIV:
-        if (ga) *ga += gy * (1.0 / b);
-        if (gb) *gb += gy * (-y / b); /* -a / b^2 as -y / b: no b^2 overflow */
+        if (ga) *ga += div_vda(gy, a, b, y);
+        if (gb) *gb += div_vdb(gy, a, b, y);
         return;
     default:
-        if (ga) *ga += gy * unary_d(code, a, y, kink);
+        if (ga) *ga += unary_vjp(code, gy, a, y, kink);
         return;
     }
 }

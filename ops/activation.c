@@ -1,5 +1,5 @@
 /* activation.c - smooth activations: sigmoid, logsigmoid, softplus, softsign, erf, gelu, gelu_tanh, silu, mish. */
-#include "kernel.h"
+#include "elem.h" /* sigmoid_f, sigmoid_vjp: shared with the scalar path */
 
 /* MPFR references work with this many guard bits beyond the output's precision. */
 #define GUARD 64
@@ -28,8 +28,6 @@ static void ref_softplus(mpfr_ptr t, mpfr_srcptr x)
  * input (y (1 - y) would be 0 once y rounds to 1, at x = 40 the derivative is 4.2e-18);
  * beyond |x| = 700 the cotangent's product g e^-|x| is rounded once
  * (ad__sigmoid_d_mul), not e^-|x| first and then again in the subnormal range ---- */
-static double sigmoid_f(double x, const double *attr) { (void)attr; return ad__sigmoid(x); }
-static double sigmoid_vjp(double g, double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return ad__sigmoid_d_mul(x, g); }
 static int sigmoid_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
     (void)attr;

@@ -1,13 +1,11 @@
-/* arith.c - add, sub, mul, div (NumPy broadcasting) and neg. */
-#include "kernel.h"
+/* arith.c - add, sub, mul, div (NumPy broadcasting) and neg; their per-element
+ * formulas are in elem.h, shared with the engine's scalar path. */
+#include "elem.h"
 
 /* a macro, not a const object: clang rejects a const object as a static initializer */
 #define ANY_PAIR {{-10, -10}, {10, 10}}
 
 /* ---- add: y = a + b; da = 1, db = 1 ---- */
-static double add_f(double a, double b) { return a + b; }
-static double add_da(double a, double b, double y) { (void)a, (void)b, (void)y; return 1.0; }
-static double add_db(double a, double b, double y) { (void)a, (void)b, (void)y; return 1.0; }
 static int add_ref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_rnd_t r) { mpfr_add(y, a, b, r); return 0; }
 AD__BINARY_KERNELS(add)
 const ad_op ad_op_add = {
@@ -18,9 +16,6 @@ const ad_op ad_op_add = {
 ad_var ad_add(ad_tape *t, ad_var a, ad_var b) { return ad_apply(t, &ad_op_add, (ad_var[]){a, b}, 2, NULL, 0); }
 
 /* ---- sub: y = a - b; da = 1, db = -1 ---- */
-static double sub_f(double a, double b) { return a - b; }
-static double sub_da(double a, double b, double y) { (void)a, (void)b, (void)y; return 1.0; }
-static double sub_db(double a, double b, double y) { (void)a, (void)b, (void)y; return -1.0; }
 static int sub_ref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_rnd_t r) { mpfr_sub(y, a, b, r); return 0; }
 AD__BINARY_KERNELS(sub)
 const ad_op ad_op_sub = {
@@ -31,9 +26,6 @@ const ad_op ad_op_sub = {
 ad_var ad_sub(ad_tape *t, ad_var a, ad_var b) { return ad_apply(t, &ad_op_sub, (ad_var[]){a, b}, 2, NULL, 0); }
 
 /* ---- mul: y = a * b; da = b, db = a ---- */
-static double mul_f(double a, double b) { return a * b; }
-static double mul_da(double a, double b, double y) { (void)a, (void)y; return b; }
-static double mul_db(double a, double b, double y) { (void)b, (void)y; return a; }
 static int mul_ref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_rnd_t r) { mpfr_mul(y, a, b, r); return 0; }
 AD__BINARY_KERNELS(mul)
 const ad_op ad_op_mul = {
@@ -51,24 +43,6 @@ ad_var ad_mul(ad_tape *t, ad_var a, ad_var b) { return ad_apply(t, &ad_op_mul, (
  * does), else from the inputs' mantissas, scaled back by ldexp with one
  * rounding: -y / b would use a y that overflowed or rounded to a few bits in
  * the subnormal range. ---- */
-static double div_f(double a, double b) { return a / b; }
-static double div_vda(double g, double a, double b, double y) { (void)a, (void)y; return g / b; }
-static double div_db_scaled(double g, double a, double b)
-{
-    if (!isfinite(g) || !isfinite(a) || !isfinite(b) || g == 0.0 || a == 0.0 || b == 0.0)
-        return -(g * a) / b / b; /* the IEEE special cases: 0, inf, NaN */
-    int eg, ea, eb;
-    double mg = frexp(g, &eg), ma = frexp(a, &ea), mb = frexp(b, &eb);
-    return ldexp(-(mg * ma) / mb / mb, eg + ea - 2 * eb); /* the mantissa part is in (2^-2, 4) */
-}
-static double div_vdb(double g, double a, double b, double y)
-{
-    (void)y;
-    double ga = g * a, d = -ga / b / b;
-    if (fabs(ga) >= DBL_MIN && fabs(ga) <= DBL_MAX && fabs(d) >= DBL_MIN && fabs(d) <= DBL_MAX)
-        return d;
-    return div_db_scaled(g, a, b);
-}
 static int div_ref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_rnd_t r) { mpfr_div(y, a, b, r); return 0; }
 AD__BINARY_KERNELS_VJP(div)
 const ad_op ad_op_div = {
@@ -81,8 +55,6 @@ const ad_op ad_op_div = {
 ad_var ad_div(ad_tape *t, ad_var a, ad_var b) { return ad_apply(t, &ad_op_div, (ad_var[]){a, b}, 2, NULL, 0); }
 
 /* ---- neg: y = -x; dx = -1 ---- */
-static double neg_f(double x, const double *attr) { (void)attr; return -x; }
-static double neg_df(double x, double y, const double *attr, double kg) { (void)x, (void)y, (void)attr, (void)kg; return -1.0; }
 static int neg_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_neg(y, x, r); return 0; }
 AD__UNARY_KERNELS(neg)
 const ad_op ad_op_neg = {

@@ -1,15 +1,9 @@
 /* piecewise.c - ops with kinks: every kink of the library lives in this file. */
-#include "kernel.h"
+#include "elem.h" /* relu_f, relu_df: shared with the scalar path */
 
 /* ---- relu: y = max(0, x); dx = 1 for x > 0, 0 for x < 0, the tape's
  * relu_at_zero at x = 0 (default 0 as PyTorch and JAX; any value in [0, 1]
  * is in the Clarke subdifferential). NaN propagates. ---- */
-static double relu_f(double x, const double *attr) { (void)attr; return x > 0.0 ? x : (x <= 0.0 ? 0.0 : x); }
-static double relu_df(double x, double y, const double *attr, double kg)
-{
-    (void)y, (void)attr;
-    return x > 0.0 ? 1.0 : x < 0.0 ? 0.0 : x == 0.0 ? kg : x;
-}
 static int relu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
     (void)attr;

@@ -1,5 +1,6 @@
-/* unary.c - smooth elementwise functions: exp, expm1, log, log1p, sqrt, square, sin, cos, tanh, pow. */
-#include "kernel.h"
+/* unary.c - smooth elementwise functions: exp, expm1, log, log1p, sqrt, square, sin, cos, tanh, pow.
+ * The per-element formulas of exp, log, sqrt, tanh and square are in elem.h (shared with the scalar path). */
+#include "elem.h"
 
 /* Bounds: glibc documents exp, log within 1 ulp and tanh within 2 ulps on
  * x86_64; sqrt is correctly rounded. Backward adds one multiply (and the
@@ -7,12 +8,6 @@
 
 /* ---- exp: y = e^x; dx = y, g y formed from x where y overflowed or is
  * subnormal while g e^x is not (ad__exp_mul) ---- */
-static double exp_f(double x, const double *attr) { (void)attr; return exp(x); }
-static double exp_vjp(double g, double x, double y, const double *attr, double kg)
-{
-    (void)attr, (void)kg;
-    return y >= DBL_MIN && y <= DBL_MAX ? g * y : ad__exp_mul(x, g);
-}
 static int exp_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_exp(y, x, r); return 0; }
 AD__UNARY_KERNELS_VJP(exp)
 const ad_op ad_op_exp = {
@@ -23,8 +18,6 @@ ad_var ad_exp(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_exp, &x, 1, NULL
 
 /* ---- log: y = ln x; dx = 1 / x, formed as g / x (1 / x overflows for
  * x < 2^-1024 where g / x may not) ---- */
-static double log_f(double x, const double *attr) { (void)attr; return log(x); }
-static double log_vjp(double g, double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return g / x; }
 static int log_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_log(y, x, r); return 0; }
 AD__UNARY_KERNELS_VJP(log)
 const ad_op ad_op_log = {
@@ -34,8 +27,6 @@ const ad_op ad_op_log = {
 ad_var ad_log(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_log, &x, 1, NULL, 0); }
 
 /* ---- sqrt: y = sqrt(x); dx = 1 / (2 y), +inf at x = 0 (the one-sided derivative) ---- */
-static double sqrt_f(double x, const double *attr) { (void)attr; return sqrt(x); }
-static double sqrt_df(double x, double y, const double *attr, double kg) { (void)x, (void)attr, (void)kg; return 0.5 / y; }
 static int sqrt_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_sqrt(y, x, r); return 0; }
 AD__UNARY_KERNELS(sqrt)
 const ad_op ad_op_sqrt = {
@@ -47,13 +38,6 @@ ad_var ad_sqrt(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_sqrt, &x, 1, NU
 
 /* ---- tanh: y = tanh x; dx = 1 - y^2, computed as sech^2 x = 4e / (1 + e)^2 with
  * e = exp(-2|x|): 1 - y^2 cancels catastrophically once |y| nears 1 ---- */
-static double tanh_f(double x, const double *attr) { (void)attr; return tanh(x); }
-static double tanh_df(double x, double y, const double *attr, double kg)
-{
-    (void)y, (void)attr, (void)kg;
-    double e = exp(-2.0 * fabs(x)), d = 1.0 + e;
-    return 4.0 * e / (d * d);
-}
 static int tanh_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_tanh(y, x, r); return 0; }
 AD__UNARY_KERNELS(tanh)
 const ad_op ad_op_tanh = {
@@ -94,12 +78,6 @@ ad_var ad_log1p(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_log1p, &x, 1, 
 /* ---- square: y = x^2; dx = 2x. g 2x rounds once either way: 2x is exact
  * up to DBL_MAX / 2 (above it, it overflows where g 2x may not), and (g x) 2
  * is exact beyond (g x cannot be subnormal for |x| > 2^1022) ---- */
-static double square_f(double x, const double *attr) { (void)attr; return x * x; }
-static double square_vjp(double g, double x, double y, const double *attr, double kg)
-{
-    (void)y, (void)attr, (void)kg;
-    return fabs(x) <= 0x1p1022 ? g * (2.0 * x) : (g * x) * 2.0;
-}
 static int square_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_sqr(y, x, r); return 0; }
 AD__UNARY_KERNELS_VJP(square)
 const ad_op ad_op_square = {
