@@ -66,7 +66,7 @@ static void args(const ad__sweep *sw, ad_op_args *a, double kink_grad)
     a->kink_grad = kink_grad;
 }
 
-static int ref_eval(ad__sweep *sw, mpfr_ptr out)
+int ad__sweep_ref(ad__sweep *sw, mpfr_ptr out)
 {
     ad_ref_args ra = {.n_in = sw->op->arity, .ys = sw->ys, .attr = sw->attr};
     for (unsigned k = 0; k < ra.n_in; k++) {
@@ -145,7 +145,7 @@ static void check_forward(ad__sweep *sw, bool inside)
     for (unsigned k = 0; k < sw->op->arity; k++)
         for (size_t e = 0; e < sw->nx[k]; e++)
             mpfr_set_d(sw->mx[k] + e, sw->x[k][e], MPFR_RNDN);
-    if (ref_eval(sw, sw->my))
+    if (ad__sweep_ref(sw, sw->my))
         return; /* the reference cannot evaluate here: nothing to compare */
     for (size_t j = 0; j < sw->ny; j++) {
         double u = ad__ulps(sw->y[j], sw->my + j);
@@ -169,24 +169,31 @@ static int moved(ad__sweep *sw, unsigned k, size_t e, int s, mpfr_ptr out)
         mpfr_add(sw->mx[k] + e, sw->mx[k] + e, sw->h, MPFR_RNDN);
     else if (s < 0)
         mpfr_sub(sw->mx[k] + e, sw->mx[k] + e, sw->h, MPFR_RNDN);
-    int bad = ref_eval(sw, out);
+    int bad = ad__sweep_ref(sw, out);
     mpfr_set_d(sw->mx[k] + e, sw->x[k][e], MPFR_RNDN);
     return bad;
 }
 
+void ad__ref_quotient(ad__sweep *sw, int side, mpfr_ptr out)
+{
+    mpfr_t a, b; /* at the working precision: out may be narrower */
+    mpfr_inits2(mpfr_get_prec(sw->acc), a, b, (mpfr_ptr)0);
+    weigh(sw, side < 0 ? sw->my : sw->mf, a);
+    weigh(sw, side > 0 ? sw->my : sw->mf + sw->ny, b);
+    mpfr_sub(a, a, b, MPFR_RNDN);
+    mpfr_div(a, a, sw->h, MPFR_RNDN);
+    mpfr_div_2ui(out, a, side == 0 ? 1 : 0, MPFR_RNDN);
+    mpfr_clears(a, b, (mpfr_ptr)0);
+}
+
 /* Element (k, e) at a kink: one-sided sums, the hull, the declared choice. */
-static void kink_element(ad__sweep *sw, unsigned k, size_t e, double kg, mpfr_ptr fp, mpfr_ptr fm)
+static void kink_element(ad__sweep *sw, unsigned k, size_t e, double kg)
 {
     double bound = sw->op->ulp_bwd, g = sw->gx[k][e];
-    mpfr_t L, R, f0;
-    mpfr_inits2(mpfr_get_prec(sw->acc), L, R, f0, (mpfr_ptr)0);
-    weigh(sw, sw->my, f0);
-    weigh(sw, fm, L);
-    weigh(sw, fp, R);
-    mpfr_sub(L, f0, L, MPFR_RNDN);
-    mpfr_div(L, L, sw->h, MPFR_RNDN);
-    mpfr_sub(R, R, f0, MPFR_RNDN);
-    mpfr_div(R, R, sw->h, MPFR_RNDN);
+    mpfr_t L, R;
+    mpfr_inits2(mpfr_get_prec(sw->acc), L, R, (mpfr_ptr)0);
+    ad__ref_quotient(sw, -1, L);
+    ad__ref_quotient(sw, 1, R);
     double l = mpfr_get_d(L, MPFR_RNDN), rr = mpfr_get_d(R, MPFR_RNDN);
     double lo = fmin(l, rr), hi = fmax(l, rr), tol = bound * ad__ulp_of(fmax(fabs(lo), fabs(hi)));
     sw->r->kinks_checked++;
@@ -198,10 +205,9 @@ static void kink_element(ad__sweep *sw, unsigned k, size_t e, double kg, mpfr_pt
         !(fabs(g - sw->w[e] * choice) <= tol))
         fail(sw, true, "kink", "element %zu: gradient %.17g is not the declared choice %g (times cotangent %.17g)",
              e, g, choice, sw->w[e]);
-    mpfr_clears(L, R, f0, (mpfr_ptr)0);
+    mpfr_clears(L, R, (mpfr_ptr)0);
 }
 
-static void set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent);
 
 /* The difference f(x + h) - f(x - h) is not resolved: the rounding of the
  * f values at the working precision, sum_j |w_j| (|f+_j| + |f-_j|) 2^-prec,
@@ -240,6 +246,48 @@ static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, 
     return mpfr_cmp(err, diff) > 0;
 }
 
+/* Steps at most 2^-AD__STEP_CAP: a step relative to a huge x would span
+ * periods of sin or cos (at DBL_MAX, 2^939), and the quotient would say
+ * nothing about the derivative; below the cap the truncation error, h^2/6
+ * of the derivative for O(1)-scale functions, stays under 2^-72. */
+#define AD__STEP_CAP 35
+
+int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool *resolved)
+{
+    double xv = sw->x[k][e];
+    /* relative to x (a step never leaves log's or sqrt's domain);
+     * fit_prec made room for x +- h next to O(1) terms */
+    long third = (long)(sw->o.prec / 3);
+    long over = xv != 0.0 && isfinite(xv) ? (long)ilogb(xv) - third + AD__STEP_CAP : 0;
+    mpfr_prec_t start = sw->cur_prec;
+    if (over > 0) /* x +- 2^-AD__STEP_CAP exact, as many good bits as a relative step */
+        ad__sweep_set_prec(sw, start + (mpfr_prec_t)over, true);
+    mpfr_prec_t base = sw->cur_prec;
+    /* up to four doublings of the precision when the difference cancels (a
+     * saturated tail such as 1 - e^-700 needs about 1100 bits) */
+    for (int tries = 0;; tries++) {
+        if (over > 0) {
+            mpfr_set_ui_2exp(sw->h, 1, -AD__STEP_CAP, MPFR_RNDN);
+        } else {
+            mpfr_set_d(sw->h, xv != 0.0 ? fabs(xv) : ldexp(1.0, (int)-third), MPFR_RNDN);
+            mpfr_mul_2si(sw->h, sw->h, -third, MPFR_RNDN);
+        }
+        if (moved(sw, k, e, 1, sw->mf) || moved(sw, k, e, -1, sw->mf + sw->ny))
+            return 1;
+        bool open = !kink && unresolved(sw, sw->mf, sw->mf + sw->ny, g, tries);
+        if (!open || tries == 4) {
+            if (resolved)
+                *resolved = !open;
+            break;
+        }
+        ad__sweep_set_prec(sw, base << (tries + 1), true);
+    }
+    /* a kink's one-sided quotients need f(x) at this precision (set_prec cleared it) */
+    if (kink && sw->cur_prec != start && ad__sweep_ref(sw, sw->my))
+        return 1;
+    return 0;
+}
+
 /* Backward and tangent against MPFR central differences, element by element. */
 static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
 {
@@ -268,24 +316,11 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
         if (is_int(sw, k))
             continue;
         for (size_t e = 0; e < sw->nx[k]; e++) {
-            double xv = sw->x[k][e];
-            /* relative to x (a step never leaves log's or sqrt's domain);
-             * fit_prec made room for x +- h next to O(1) terms */
-            long third = (long)(sw->o.prec / 3);
-            /* up to four doublings of the precision when the difference cancels (a
-             * saturated tail such as 1 - e^-700 needs about 1100 bits) */
             mpfr_prec_t base = sw->cur_prec;
-            for (int tries = 0;; tries++) {
-                mpfr_set_d(sw->h, xv != 0.0 ? fabs(xv) : ldexp(1.0, (int)-third), MPFR_RNDN);
-                mpfr_mul_2si(sw->h, sw->h, -third, MPFR_RNDN);
-                if (moved(sw, k, e, 1, fp) || moved(sw, k, e, -1, fm))
-                    return;
-                if (kink || tries == 4 || !unresolved(sw, fp, fm, sw->gx[k][e], tries))
-                    break;
-                set_prec(sw, base << (tries + 1), true);
-            }
+            if (ad__ref_diff(sw, k, e, sw->gx[k][e], kink, NULL))
+                return;
             if (kink) {
-                kink_element(sw, k, e, kg, fp, fm);
+                kink_element(sw, k, e, kg); /* keeps the precision: f(x) lives at it */
                 continue;
             }
             mpfr_set_zero(sw->acc, 1);
@@ -316,7 +351,7 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
                 fail(sw, true, "backward", "input %u element %zu: expected %s (MPFR), got %.17g: %.3g ulps > bound %g",
                      k, e, s, sw->gx[k][e], u, op->ulp_bwd);
             }
-            set_prec(sw, base, true);
+            ad__sweep_set_prec(sw, base, true);
         }
     }
     /* the tangent rounds like the forward (a reduction) and like the backward
@@ -384,7 +419,7 @@ static void check_derivs_fd(ad__sweep *sw)
 /* Sets the working precision of the MPFR values and reloads the inputs,
  * which mpfr_set_prec clears. keep_tangent leaves the tangent accumulators
  * (the pool's last 2 ny values) as they are, mid-way through a point. */
-static void set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent)
+void ad__sweep_set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent)
 {
     if (p == sw->cur_prec)
         return;
@@ -403,7 +438,7 @@ static void set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent)
 
 /* Working precision: prec plus how far the smallest nonzero input lies below
  * 1, so that 1 + x +- h stays exact and a tiny input's step stays visible. */
-static void fit_prec(ad__sweep *sw)
+void ad__sweep_fit_prec(ad__sweep *sw)
 {
     long below = 0;
     for (unsigned k = 0; k < sw->op->arity; k++)
@@ -412,13 +447,13 @@ static void fit_prec(ad__sweep *sw)
             if (v > 0.0 && v < 1.0 && -(long)ilogb(v) > below)
                 below = -(long)ilogb(v);
         }
-    set_prec(sw, (mpfr_prec_t)(sw->o.prec + (unsigned long)below), false);
+    ad__sweep_set_prec(sw, (mpfr_prec_t)(sw->o.prec + (unsigned long)below), false);
 }
 
 void ad__sweep_point(ad__sweep *sw, bool inside)
 {
     sw->r->samples++;
-    fit_prec(sw);
+    ad__sweep_fit_prec(sw);
     check_forward(sw, inside);
     if (!inside || !sw->op->backward)
         return;
