@@ -162,8 +162,12 @@ int ad__sweep_ref(ad__sweep *sw, mpfr_ptr out);
  * the reference declines a moved point. */
 int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool *resolved);
 /* After ad__ref_diff: sum_j w_j times the quotient of f_j into out: side 0
- * central, -1 left (f(x) - f(x - h)) / h, +1 right (f(x + h) - f(x)) / h. */
-void ad__ref_quotient(ad__sweep *sw, int side, mpfr_ptr out);
+ * central, -1 left (f(x) - f(x - h)) / h, +1 right (f(x + h) - f(x)) / h;
+ * scale (side 0, may be NULL): the sum of the terms' magnitudes. */
+void ad__ref_quotient(ad__sweep *sw, int side, mpfr_ptr out, mpfr_ptr scale);
+/* |got - ref| in ulps of scale (a reduction's cancellation is not blamed on
+ * the op); NaN-consistent. t: a scratch value. */
+double ad__ulps_scaled(double got, mpfr_srcptr ref, mpfr_srcptr scale, mpfr_ptr t);
 /* Checks forward, backward, tangent and kinks at the inputs now in sw->x.
  * inside: every input lies in the domain box (derivatives are checked
  * there only; outside, disagreements are counted, not failures). */

@@ -86,7 +86,7 @@ static bool is_int(const ad__sweep *sw, unsigned k)
 
 /* |got - ref| in ulps of scale (the sum of the magnitudes of the terms, so a
  * reduction's cancellation is not blamed on the op); NaN-consistent. */
-static double ulps_scaled(double got, mpfr_srcptr ref, mpfr_srcptr scale, mpfr_ptr t)
+double ad__ulps_scaled(double got, mpfr_srcptr ref, mpfr_srcptr scale, mpfr_ptr t)
 {
     double rd = mpfr_get_d(ref, MPFR_RNDN);
     if (isnan(got) || isnan(rd) || isinf(got) || isinf(rd))
@@ -174,7 +174,7 @@ static int moved(ad__sweep *sw, unsigned k, size_t e, int s, mpfr_ptr out)
     return bad;
 }
 
-void ad__ref_quotient(ad__sweep *sw, int side, mpfr_ptr out)
+void ad__ref_quotient(ad__sweep *sw, int side, mpfr_ptr out, mpfr_ptr scale)
 {
     mpfr_t a, b; /* at the working precision: out may be narrower */
     mpfr_inits2(mpfr_get_prec(sw->acc), a, b, (mpfr_ptr)0);
@@ -183,6 +183,17 @@ void ad__ref_quotient(ad__sweep *sw, int side, mpfr_ptr out)
     mpfr_sub(a, a, b, MPFR_RNDN);
     mpfr_div(a, a, sw->h, MPFR_RNDN);
     mpfr_div_2ui(out, a, side == 0 ? 1 : 0, MPFR_RNDN);
+    if (scale) { /* sum_j |w_j (f+_j - f-_j)| / 2h */
+        mpfr_set_zero(a, 1);
+        for (size_t j = 0; j < sw->ny; j++) {
+            mpfr_sub(b, sw->mf + j, sw->mf + sw->ny + j, MPFR_RNDN);
+            mpfr_mul_d(b, b, sw->w[j], MPFR_RNDN);
+            mpfr_abs(b, b, MPFR_RNDN);
+            mpfr_add(a, a, b, MPFR_RNDN);
+        }
+        mpfr_div(a, a, sw->h, MPFR_RNDN);
+        mpfr_div_2ui(scale, a, 1, MPFR_RNDN);
+    }
     mpfr_clears(a, b, (mpfr_ptr)0);
 }
 
@@ -192,8 +203,8 @@ static void kink_element(ad__sweep *sw, unsigned k, size_t e, double kg)
     double bound = sw->op->ulp_bwd, g = sw->gx[k][e];
     mpfr_t L, R;
     mpfr_inits2(mpfr_get_prec(sw->acc), L, R, (mpfr_ptr)0);
-    ad__ref_quotient(sw, -1, L);
-    ad__ref_quotient(sw, 1, R);
+    ad__ref_quotient(sw, -1, L, NULL);
+    ad__ref_quotient(sw, 1, R, NULL);
     double l = mpfr_get_d(L, MPFR_RNDN), rr = mpfr_get_d(R, MPFR_RNDN);
     double lo = fmin(l, rr), hi = fmax(l, rr), tol = bound * ad__ulp_of(fmax(fabs(lo), fabs(hi)));
     sw->r->kinks_checked++;
@@ -252,6 +263,20 @@ static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, 
  * of the derivative for O(1)-scale functions, stays under 2^-72. */
 #define AD__STEP_CAP 35
 
+/* The step's scale at x = 0: 2^-third, or below the smallest nonzero input
+ * (max(-2^-1072, 0) must not step over the other input, a kink). */
+static double zero_scale(const ad__sweep *sw, long third)
+{
+    double m = ldexp(1.0, (int)-third);
+    for (unsigned k = 0; k < sw->op->arity; k++)
+        for (size_t e = 0; e < sw->nx[k]; e++) {
+            double v = fabs(sw->x[k][e]);
+            if (v > 0.0 && v < m)
+                m = v;
+        }
+    return m;
+}
+
 int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool *resolved)
 {
     double xv = sw->x[k][e];
@@ -269,7 +294,7 @@ int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool 
         if (over > 0) {
             mpfr_set_ui_2exp(sw->h, 1, -AD__STEP_CAP, MPFR_RNDN);
         } else {
-            mpfr_set_d(sw->h, xv != 0.0 ? fabs(xv) : ldexp(1.0, (int)-third), MPFR_RNDN);
+            mpfr_set_d(sw->h, xv != 0.0 ? fabs(xv) : zero_scale(sw, third), MPFR_RNDN);
             mpfr_mul_2si(sw->h, sw->h, -third, MPFR_RNDN);
         }
         if (moved(sw, k, e, 1, sw->mf) || moved(sw, k, e, -1, sw->mf + sw->ny))
@@ -343,7 +368,7 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
                 mpfr_abs(sw->t1, sw->t1, MPFR_RNDN);
                 mpfr_add(sw->sc, sw->sc, sw->t1, MPFR_RNDN);
             }
-            double u = ulps_scaled(sw->gx[k][e], sw->acc, sw->sc, sw->t1);
+            double u = ad__ulps_scaled(sw->gx[k][e], sw->acc, sw->sc, sw->t1);
             worst(sw, &sw->r->bwd, u);
             if (!(u <= op->ulp_bwd)) {
                 char s[48];
@@ -358,7 +383,7 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
      * (derivative products), plus one addition per further input */
     double tbound = fmax(op->ulp_fwd, op->ulp_bwd) + (double)(op->arity - 1);
     for (size_t j = 0; tangent && j < sw->ny; j++) {
-        double u = ulps_scaled(sw->dy[j], sw->jtot + j, sw->jscale + j, sw->t1);
+        double u = ad__ulps_scaled(sw->dy[j], sw->jtot + j, sw->jscale + j, sw->t1);
         worst(sw, &sw->r->jvp, u);
         if (!(u <= tbound)) {
             char s[48];

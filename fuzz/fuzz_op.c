@@ -15,10 +15,12 @@
 #include "report.h"
 #include "ulp.h"
 
-/* MPFR bits: 127 first (MPFR's two-limb fast paths; ad__ref_diff raises them
- * where a difference cancels), a violation confirmed at CONFIRM_PREC.
- * ADCHECK_FUZZ_OP_PREC sets the first precision (64..4096). */
-#define FAST_PREC 127
+/* MPFR bits: 192 first (ad__ref_diff steps 2^-64 relative: below half an
+ * ulp, so a kink at the neighbouring double is never stepped over, with 128
+ * bits left after the difference; it raises them where a difference
+ * cancels), a violation confirmed at CONFIRM_PREC. ADCHECK_FUZZ_OP_PREC
+ * sets the first precision (64..4096). */
+#define FAST_PREC 192
 #define CONFIRM_PREC 512
 #define MAX_ELEMS 64
 /* Outside an op's box the promised bounds do not apply; a backward off by
@@ -189,7 +191,7 @@ static bool declared_choice(const fcase *c, double x, double *choice)
 /* The verdict on one derivative the engine gave (way: "backward" or "jvp")
  * against the MPFR derivative d, or on a kink the one-sided quotients l, r. */
 static void judge(const fcase *c, const char *way, unsigned i, size_t j, double got, bool kink,
-                  mpfr_srcptr d, mpfr_srcptr l, mpfr_srcptr r)
+                  mpfr_srcptr d, mpfr_srcptr sc, mpfr_srcptr l, mpfr_srcptr r)
 {
     char e[64], el[64], er[64];
     double choice;
@@ -209,6 +211,12 @@ static void judge(const fcase *c, const char *way, unsigned i, size_t j, double 
         return;
     }
     double ulps = fz_ulps(got, d);
+    if (!c->pointwise) { /* in ulps of the terms' magnitudes, as ad_op_verify judges */
+        mpfr_t t;
+        mpfr_init2(t, 128);
+        ulps = fmin(ulps, ad__ulps_scaled(got, d, sc, t));
+        mpfr_clear(t);
+    }
     bool nan_bad = isnan(got) != (mpfr_nan_p(d) != 0);
     double bound = c->op->ulp_bwd + 1e-9;
     if (mpfr_cmpabs_ui(d, 0) != 0 && mpfr_get_exp(d) < -1021)
@@ -251,27 +259,27 @@ static void check_backward(const fcase *c, ad__sweep *sw, double *const *gx, con
             return; /* f(x) itself is NaN or infinite: no derivative to compare */
     for (size_t k = 0; k < c->ny; k++)
         sw->w[k] = c->gy;
-    mpfr_t d, l, r;
-    mpfr_inits2(64, d, l, r, (mpfr_ptr)0); /* ~60 good bits are all a verdict needs */
+    mpfr_t d, sc, l, r;
+    mpfr_inits2(64, d, sc, l, r, (mpfr_ptr)0); /* ~60 good bits are all a verdict needs */
     mpfr_prec_t base = sw->cur_prec;
     for (unsigned i = 0; i < c->n; i++)
         for (size_t j = 0; gx[i] && j < c->nx[i]; j++) {
             bool resolved = true;
             if (ad__ref_diff(sw, i, j, gx[i][j], kink, &resolved) == 0 && resolved &&
                 diff_finite(sw, kink)) {
-                ad__ref_quotient(sw, 0, d);
+                ad__ref_quotient(sw, 0, d, sc);
                 if (kink) {
-                    ad__ref_quotient(sw, -1, l);
-                    ad__ref_quotient(sw, 1, r);
+                    ad__ref_quotient(sw, -1, l, NULL);
+                    ad__ref_quotient(sw, 1, r, NULL);
                 }
-                judge(c, "backward", i, j, gx[i][j], kink, d, l, r);
+                judge(c, "backward", i, j, gx[i][j], kink, d, sc, l, r);
                 if (jv)
-                    judge(c, "jvp", i, j, jv[j], kink, d, l, r);
+                    judge(c, "jvp", i, j, jv[j], kink, d, sc, l, r);
             }
             if (!kink) /* at a kink f(x) lives at the raised precision: keep it */
                 ad__sweep_set_prec(sw, base, false);
         }
-    mpfr_clears(d, l, r, (mpfr_ptr)0);
+    mpfr_clears(d, sc, l, r, (mpfr_ptr)0);
 }
 
 /* FAST_PREC, or ADCHECK_FUZZ_OP_PREC when set to 64..4096 (read once). */
@@ -313,10 +321,9 @@ static bool oracle(const fcase *c, unsigned prec, double *const *gx, const doubl
     return finding[0] != '\0';
 }
 
-/* The engine's derivatives, then the oracle: first at FAST_PREC (MPFR's
- * two-limb fast paths), and a violation there confirmed at CONFIRM_PREC, so a
- * reference that lost bits inside (a composite reference's cancellation)
- * does not make a finding. */
+/* The engine's derivatives, then the oracle: first at FAST_PREC, and a
+ * violation there confirmed at CONFIRM_PREC, so a reference that lost bits
+ * inside (a composite reference's cancellation) does not make a finding. */
 static void check(const fcase *c)
 {
     double gxs[AD_MAX_ARITY][MAX_ELEMS], gy[MAX_ELEMS], jvs[MAX_ELEMS];
