@@ -155,9 +155,9 @@ int ad__sweep_ref(ad__sweep *sw, mpfr_ptr out);
 /* The MPFR central difference for input k element e, the one oracle of
  * ad_op_verify and fuzz_op: f(x + h) into sw->mf, f(x - h) into sw->mf + ny,
  * the step in sw->h; the precision is doubled (up to four times) while the
- * difference is unresolved next to the engine's value g (not at a kink; there
- * sw->my must hold f(x) at the current precision, and is evaluated again when
- * a large x raises it). resolved (may be NULL):
+ * difference is unresolved next to the engine's value g (at a kink sw->my
+ * must hold f(x) at the current precision; it is evaluated again at the
+ * final one). resolved (may be NULL):
  * false when the last doubling did not resolve it. @return 0, or nonzero when
  * the reference declines a moved point. */
 int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool *resolved);

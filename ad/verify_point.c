@@ -299,7 +299,7 @@ int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool 
         }
         if (moved(sw, k, e, 1, sw->mf) || moved(sw, k, e, -1, sw->mf + sw->ny))
             return 1;
-        bool open = !kink && unresolved(sw, sw->mf, sw->mf + sw->ny, g, tries);
+        bool open = unresolved(sw, sw->mf, sw->mf + sw->ny, g, tries);
         if (!open || tries == 4) {
             if (resolved)
                 *resolved = !open;
