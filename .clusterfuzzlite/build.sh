@@ -5,6 +5,7 @@
 # it runs as $SRC/build.sh from the source folder (the Dockerfile's WORKDIR); from
 # a checkout as .clusterfuzzlite/build.sh. Runs unchanged outside Docker with those
 # variables set (see .ci/fuzz-oss).
+set -eu # also when run as `bash build.sh`, which ignores the #! flags
 here=$(cd "$(dirname "$0")" && pwd)
 if [ -f "$here/../meson.build" ]; then cd "$here/.."; fi # else: the WORKDIR, $SRC/adcheck
 [ -f meson.build ] || { echo "build.sh: run it from the adcheck source folder" >&2; exit 1; }
