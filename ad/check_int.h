@@ -154,12 +154,12 @@ void ad__sweep_set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent);
 int ad__sweep_ref(ad__sweep *sw, mpfr_ptr out);
 /* The MPFR central difference for input k element e, the one oracle of
  * ad_op_verify and fuzz_op: f(x + h) into sw->mf, f(x - h) into sw->mf + ny,
- * the step in sw->h; the precision is doubled (up to four times) while the
- * difference is unresolved next to the engine's value g (at a kink sw->my
- * must hold f(x) at the current precision; it is evaluated again at the
- * final one). resolved (may be NULL):
- * false when the last doubling did not resolve it. @return 0, or nonzero when
- * the reference declines a moved point. */
+ * the step (a power of two) in sw->h. While the difference is unresolved next
+ * to the engine's value g, the precision is raised (at least doubled, to at
+ * most 16 times its start, 4 times at most). At a kink sw->my must hold f(x)
+ * at the current precision; it is evaluated again at the final one.
+ * resolved (may be NULL): false when the last raise did not resolve it.
+ * @return 0, or nonzero when the reference declines a moved point. */
 int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool *resolved);
 /* After ad__ref_diff: sum_j w_j times the quotient of f_j into out: side 0
  * central, -1 left (f(x) - f(x - h)) / h, +1 right (f(x + h) - f(x)) / h;

@@ -180,9 +180,9 @@ void ad__ref_quotient(ad__sweep *sw, int side, mpfr_ptr out, mpfr_ptr scale)
     mpfr_inits2(mpfr_get_prec(sw->acc), a, b, (mpfr_ptr)0);
     weigh(sw, side < 0 ? sw->my : sw->mf, a);
     weigh(sw, side > 0 ? sw->my : sw->mf + sw->ny, b);
+    long he = (long)mpfr_get_exp(sw->h) - 1; /* h = 2^he (ad__ref_diff) */
     mpfr_sub(a, a, b, MPFR_RNDN);
-    mpfr_div(a, a, sw->h, MPFR_RNDN);
-    mpfr_div_2ui(out, a, side == 0 ? 1 : 0, MPFR_RNDN);
+    mpfr_mul_2si(out, a, -he - (side == 0), MPFR_RNDN);
     if (scale) { /* sum_j |w_j (f+_j - f-_j)| / 2h */
         mpfr_set_zero(a, 1);
         for (size_t j = 0; j < sw->ny; j++) {
@@ -191,8 +191,7 @@ void ad__ref_quotient(ad__sweep *sw, int side, mpfr_ptr out, mpfr_ptr scale)
             mpfr_abs(b, b, MPFR_RNDN);
             mpfr_add(a, a, b, MPFR_RNDN);
         }
-        mpfr_div(a, a, sw->h, MPFR_RNDN);
-        mpfr_div_2ui(scale, a, 1, MPFR_RNDN);
+        mpfr_mul_2si(scale, a, -he - 1, MPFR_RNDN);
     }
     mpfr_clears(a, b, (mpfr_ptr)0);
 }
@@ -226,8 +225,10 @@ static void kink_element(ad__sweep *sw, unsigned k, size_t e, double kg)
  * engine's own 2 h |g|. So it is for cos at 2^-1022 (slope 2^-1022 next to
  * the value 1) or sigmoid at 700 (1 - e^-700). Where both are 0 (a constant
  * piece) it asks for one escalation only: tries says how many were made. */
-static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, int tries)
+static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, int tries,
+                       mpfr_prec_t *want)
 {
+    *want = 0;
     mpfr_ptr diff = sw->acc, err = sw->sc, t = sw->t1;
     mpfr_set_zero(diff, 1);
     mpfr_set_zero(err, 1);
@@ -254,7 +255,11 @@ static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, 
     if (mpfr_zero_p(diff))
         return tries == 0;
     mpfr_mul_2si(err, err, -(long)sw->cur_prec + 64, MPFR_RNDN);
-    return mpfr_cmp(err, diff) > 0;
+    if (mpfr_cmp(err, diff) <= 0)
+        return false;
+    /* the precision at which err would fall below diff */
+    *want = sw->cur_prec + (mpfr_prec_t)(mpfr_get_exp(err) - mpfr_get_exp(diff)) + 1;
+    return true;
 }
 
 /* Steps at most 2^-AD__STEP_CAP: a step relative to a huge x would span
@@ -288,24 +293,27 @@ int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool 
     if (over > 0) /* x +- 2^-AD__STEP_CAP exact, as many good bits as a relative step */
         ad__sweep_set_prec(sw, start + (mpfr_prec_t)over, true);
     mpfr_prec_t base = sw->cur_prec;
-    /* up to four doublings of the precision when the difference cancels (a
-     * saturated tail such as 1 - e^-700 needs about 1100 bits) */
+    /* a power of two: x +- h exact, the quotients' divisions exponent shifts */
+    long he = over > 0 ? -AD__STEP_CAP
+                       : (long)ilogb(xv != 0.0 ? xv : zero_scale(sw, third)) - third;
+    /* the precision grows while the difference cancels (a saturated tail such
+     * as 1 - e^-700 needs about 1100 bits): straight to what the cancellation
+     * asks for, at least doubling, at most 16 times the base, 4 times at most */
     for (int tries = 0;; tries++) {
-        if (over > 0) {
-            mpfr_set_ui_2exp(sw->h, 1, -AD__STEP_CAP, MPFR_RNDN);
-        } else {
-            mpfr_set_d(sw->h, xv != 0.0 ? fabs(xv) : zero_scale(sw, third), MPFR_RNDN);
-            mpfr_mul_2si(sw->h, sw->h, -third, MPFR_RNDN);
-        }
+        mpfr_set_ui_2exp(sw->h, 1, he, MPFR_RNDN);
         if (moved(sw, k, e, 1, sw->mf) || moved(sw, k, e, -1, sw->mf + sw->ny))
             return 1;
-        bool open = unresolved(sw, sw->mf, sw->mf + sw->ny, g, tries);
-        if (!open || tries == 4) {
+        mpfr_prec_t want;
+        bool open = unresolved(sw, sw->mf, sw->mf + sw->ny, g, tries, &want);
+        if (!open || tries == 4 || sw->cur_prec >= base << 4) {
             if (resolved)
                 *resolved = !open;
             break;
         }
-        ad__sweep_set_prec(sw, base << (tries + 1), true);
+        mpfr_prec_t next = base << (tries + 1);
+        if (want + 32 > next)
+            next = want + 32;
+        ad__sweep_set_prec(sw, next < base << 4 ? next : base << 4, true);
     }
     /* a kink's one-sided quotients need f(x) at this precision (set_prec cleared it) */
     if (kink && sw->cur_prec != start && ad__sweep_ref(sw, sw->my))
@@ -352,8 +360,8 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
             mpfr_set_zero(sw->sc, 1);
             for (size_t j = 0; j < sw->ny; j++) {
                 mpfr_sub(sw->t1, fp + j, fm + j, MPFR_RNDN);
-                mpfr_div(sw->t1, sw->t1, sw->h, MPFR_RNDN);
-                mpfr_div_2ui(sw->t1, sw->t1, 1, MPFR_RNDN); /* d f_j / d x_ke */
+                /* d f_j / d x_ke; h is a power of two (ad__ref_diff) */
+                mpfr_mul_2si(sw->t1, sw->t1, -(long)mpfr_get_exp(sw->h), MPFR_RNDN);
                 if (tangent) {
                     mpfr_t p;
                     mpfr_init2(p, mpfr_get_prec(sw->t1));
