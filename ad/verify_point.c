@@ -268,18 +268,18 @@ static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, 
  * of the derivative for O(1)-scale functions, stays under 2^-72. */
 #define AD__STEP_CAP 35
 
-/* The step's scale at x = 0: 2^-third, or below the smallest nonzero input
- * (max(-2^-1072, 0) must not step over the other input, a kink). */
-static double zero_scale(const ad__sweep *sw, long third)
+/* The step's exponent at x = 0: below every double, so the truncation
+ * error h^2 f'''/6 (x^3's whole quotient there) vanishes against the smallest
+ * subnormal, and below the smallest nonzero input by 2^-third (max(-2^-1072,
+ * 0) must not step over the other input, a kink). */
+static long zero_step(const ad__sweep *sw, long third)
 {
-    double m = ldexp(1.0, (int)-third);
+    long he = -1100;
     for (unsigned k = 0; k < sw->op->arity; k++)
-        for (size_t e = 0; e < sw->nx[k]; e++) {
-            double v = fabs(sw->x[k][e]);
-            if (v > 0.0 && v < m)
-                m = v;
-        }
-    return m;
+        for (size_t e = 0; e < sw->nx[k]; e++)
+            if (sw->x[k][e] != 0.0 && isfinite(sw->x[k][e]) && ilogb(sw->x[k][e]) - third < he)
+                he = ilogb(sw->x[k][e]) - third;
+    return he;
 }
 
 int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool *resolved)
@@ -294,8 +294,7 @@ int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool 
         ad__sweep_set_prec(sw, start + (mpfr_prec_t)over, true);
     mpfr_prec_t base = sw->cur_prec;
     /* a power of two: x +- h exact, the quotients' divisions exponent shifts */
-    long he = over > 0 ? -AD__STEP_CAP
-                       : (long)ilogb(xv != 0.0 ? xv : zero_scale(sw, third)) - third;
+    long he = over > 0 ? -AD__STEP_CAP : xv != 0.0 ? (long)ilogb(xv) - third : zero_step(sw, third);
     /* the precision grows while the difference cancels (a saturated tail such
      * as 1 - e^-700 needs about 1100 bits): straight to what the cancellation
      * asks for, at least doubling, at most 16 times the base, 4 times at most */
