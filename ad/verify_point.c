@@ -248,7 +248,7 @@ static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, 
         mpfr_add(err, err, t, MPFR_RNDN);
     }
     mpfr_mul_d(t, sw->h, 2.0 * fabs(g), MPFR_RNDN);
-    if (mpfr_cmp(t, diff) > 0)
+    if (isfinite(g) && mpfr_cmp(t, diff) > 0) /* an engine inf would resolve anything */
         mpfr_set(diff, t, MPFR_RNDN);
     if (mpfr_zero_p(err))
         return false;
