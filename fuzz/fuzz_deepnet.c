@@ -85,7 +85,8 @@ static ad_var record(ad_tape *t, ad_mlp *m, const net *n)
     return ad_sum(t, ad_mul(t, y, y));
 }
 
-/* Norm of a gradient, scaled so it neither overflows nor underflows; inf when an element is not finite. */
+/* Norm of a gradient, scaled so it neither underflows nor overflows early;
+ * inf when an element is not finite or the norm exceeds DBL_MAX. */
 static double norm_of(const double *g, size_t count)
 {
     double big = 0.0;
@@ -177,7 +178,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         double nm = norm_of(g, c);
         fz_digest_double(nm);
         unsigned fl = hr.params[k].flags;
-        bool nonfinite = isinf(nm);
+        /* an element, not the norm: finite elements can have a norm above DBL_MAX (exploding only) */
+        bool nonfinite = false;
+        for (size_t i = 0; i < c; i++)
+            nonfinite |= !isfinite(g[i]);
         any_nonfinite |= nonfinite;
         const char *bad = NULL;
         if (nonfinite && !((fl & AD_HEALTH_NONFINITE) && (fl & AD_HEALTH_EXPLODING) && hr.nonfinite && hr.exploding))

@@ -21,7 +21,7 @@
  * cancels), a violation confirmed at CONFIRM_PREC. ADCHECK_FUZZ_OP_PREC
  * sets the first precision (64..4096). */
 #define FAST_PREC 192
-#define CONFIRM_PREC 512
+#define CONFIRM_PREC 2048
 #define MAX_ELEMS 64
 /* Outside an op's box the promised bounds do not apply; a backward off by
  * more than this many ulps there is a finding all the same (cancellation,
