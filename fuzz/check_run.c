@@ -19,11 +19,11 @@ static ad_status run(ad_tape *t, ad_var loss, unsigned prec, ad_check_report *r)
     return ad_check_grad(t, loss, &o, r);
 }
 
-ad_status fz_check_run(ad_tape *t, ad_var loss, double big, fz_adj_fn adj, void *ctx,
+ad_status fz_check_run(ad_tape *t, ad_var loss, double big, fz_adj_fn adj, void *ctx, bool cheap_first,
                        ad_check_report *r, bool *finding)
 {
     unsigned full = fz_check_prec();
-    unsigned first = getenv("ADCHECK_FUZZ_PREC") ? full : FAST_PREC;
+    unsigned first = getenv("ADCHECK_FUZZ_PREC") || !cheap_first ? full : FAST_PREC;
     *finding = false;
     ad_status st = run(t, loss, first, r);
     if (st != AD_OK)

@@ -239,7 +239,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         big = fmax(big, fabs(n.x[i]));
     ad_check_report r;
     bool finding;
-    st = fz_check_run(t, loss, big, mlp_adj, m, &r, &finding);
+    st = fz_check_run(t, loss, big, mlp_adj, m, false, &r, &finding);
     if (st != AD_OK) {
         print_net(&n, stderr);
         fz_fail("ad_check_grad could not run: %s: %s", ad_status_name(st), ad_tape_error(t));

@@ -249,7 +249,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ad_check_report r;
     bool finding;
     struct trace_tape tt = {&tr, t};
-    ad_status st = fz_check_run(t, y, big, trace_adj, &tt, &r, &finding);
+    ad_status st = fz_check_run(t, y, big, trace_adj, &tt, true, &r, &finding);
     if (st != AD_OK) {
         /* A call the check refuses (its own limits, a missing reference) is not a verdict. */
         if (st != AD_EUNSUPPORTED && st != AD_EOVERFLOW && st != AD_ENOMEM)

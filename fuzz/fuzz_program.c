@@ -98,7 +98,7 @@ static void check_full(ad_tape *t)
     }
     ad_check_report r;
     bool finding;
-    ad_status st = fz_check_run(t, var[prog.n - 1], big, program_adj, t, &r, &finding);
+    ad_status st = fz_check_run(t, var[prog.n - 1], big, program_adj, t, true, &r, &finding);
     if (st != AD_OK) {
         fz_prog_print(&prog, stderr);
         fz_fail("ad_check_grad could not run on a recorded program: %s: %s", ad_status_name(st),
