@@ -270,8 +270,9 @@ static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, 
 
 /* The step's exponent at x = 0: below every double, so the truncation
  * error h^2 f'''/6 (x^3's whole quotient there) vanishes against the smallest
- * subnormal, and below the smallest nonzero input by 2^-third (max(-2^-1072,
- * 0) must not step over the other input, a kink). */
+ * subnormal, and below the smallest nonzero input or attribute by 2^-third
+ * (max(-2^-1072, 0) must not step over the other input, a kink; celu with
+ * alpha 2^-1072 bends on that scale). */
 static long zero_step(const ad__sweep *sw, long third)
 {
     long he = -1100;
@@ -279,6 +280,9 @@ static long zero_step(const ad__sweep *sw, long third)
         for (size_t e = 0; e < sw->nx[k]; e++)
             if (sw->x[k][e] != 0.0 && isfinite(sw->x[k][e]) && ilogb(sw->x[k][e]) - third < he)
                 he = ilogb(sw->x[k][e]) - third;
+    for (unsigned q = 0; q < sw->op->n_attr && q < AD_MAX_ATTR; q++) /* celu's alpha sets its scale */
+        if (sw->attr[q] != 0.0 && isfinite(sw->attr[q]) && ilogb(sw->attr[q]) - third < he)
+            he = ilogb(sw->attr[q]) - third;
     return he;
 }
 
