@@ -94,7 +94,9 @@ static void fail_check(const expr *e, const expr_value *vals, size_t n_vals, ad_
             !r->dot.ran ? "not run" : r->dot.pass ? "pass" : "FAIL", r->dot.max_error, r->notes);
 }
 
-/* The largest adjoint of the trace's steps (at least 1), after the check's sweep. */
+/* The largest adjoint of the trace's steps and their inputs, the leaves
+ * included (at least 1), after the check's sweep: a leaf's gradient can
+ * overflow where every node's adjoint is finite. */
 struct trace_tape {
     const expr_trace *tr;
     ad_tape *t;
@@ -105,12 +107,16 @@ static double trace_adj(void *ctx)
     const struct trace_tape *tt = ctx;
     double adj = 1.0;
     for (size_t i = 0; i < tt->tr->n; i++) {
-        ad_shape os = ad_var_shape(tt->t, tt->tr->steps[i].out);
-        size_t cnt = 0;
-        const double *og = ad_grad(tt->t, tt->tr->steps[i].out);
-        if (og && ad_shape_count(&os, &cnt) == AD_OK)
-            for (size_t k = 0; k < cnt; k++)
-                adj = isnan(og[k]) ? INFINITY : fmax(adj, fabs(og[k]));
+        const expr_step *st = &tt->tr->steps[i];
+        for (unsigned k = 0; k <= st->n_in; k++) {
+            ad_var v = k < st->n_in ? st->in[k] : st->out;
+            ad_shape os = ad_var_shape(tt->t, v);
+            size_t cnt = 0;
+            const double *og = ad_grad(tt->t, v);
+            if (og && ad_shape_count(&os, &cnt) == AD_OK)
+                for (size_t e = 0; e < cnt; e++)
+                    adj = isnan(og[e]) ? INFINITY : fmax(adj, fabs(og[e]));
+        }
     }
     return adj;
 }
