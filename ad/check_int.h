@@ -146,6 +146,36 @@ typedef struct ad__sweep {
     bool oom;                                   /* a reference returned AD_ENOMEM */
 } ad__sweep;
 
+/* Sets sw up for sw->op (and sw->o.prec): shapes and attributes given (a
+ * node's, a fuzz input's) or, when NULL, the sampling defaults; one block for
+ * the doubles and the MPFR values. @return AD_OK, AD_ESHAPE, AD_ELIMIT or
+ * AD_ENOMEM with why written. ad__sweep_teardown returns it all. */
+ad_status ad__sweep_setup(ad__sweep *sw, const ad_shape *xs, const double *attr, char *why, size_t len);
+void ad__sweep_teardown(ad__sweep *sw);
+/* The working precision for the inputs in sw->x (room for a tiny input's step). */
+void ad__sweep_fit_prec(ad__sweep *sw);
+/* Sets the MPFR values' precision to p and reloads sw->mx from sw->x (every
+ * other value is cleared; keep_tangent spares the tangent accumulators). */
+void ad__sweep_set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent);
+/* The reference at the MPFR inputs sw->mx into out (sw->ny values).
+ * @return the reference's status (0: evaluated). */
+int ad__sweep_ref(ad__sweep *sw, mpfr_ptr out);
+/* The MPFR central difference for input k element e, the one oracle of
+ * ad_op_verify and fuzz_op: f(x + h) into sw->mf, f(x - h) into sw->mf + ny,
+ * the step (a power of two) in sw->h. While the difference is unresolved next
+ * to the engine's value g, the precision is raised (at least doubled, to at
+ * most 16 times its start, 4 times at most). At a kink sw->my must hold f(x)
+ * at the current precision; it is evaluated again at the final one.
+ * resolved (may be NULL): false when the last raise did not resolve it.
+ * @return 0, or nonzero when the reference declines a moved point. */
+int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool *resolved);
+/* After ad__ref_diff: sum_j w_j times the quotient of f_j into out: side 0
+ * central, -1 left (f(x) - f(x - h)) / h, +1 right (f(x + h) - f(x)) / h;
+ * scale (side 0, may be NULL): the sum of the terms' magnitudes. */
+void ad__ref_quotient(ad__sweep *sw, int side, mpfr_ptr out, mpfr_ptr scale);
+/* |got - ref| in ulps of scale (a reduction's cancellation is not blamed on
+ * the op); NaN-consistent. t: a scratch value. */
+double ad__ulps_scaled(double got, mpfr_srcptr ref, mpfr_srcptr scale, mpfr_ptr t);
 /* Checks forward, backward, tangent and kinks at the inputs now in sw->x.
  * inside: every input lies in the domain box (derivatives are checked
  * there only; outside, disagreements are counted, not failures). */

@@ -24,9 +24,7 @@ static ad_shape shape_of(const ad_op *op, unsigned k)
     return AD_SCALAR;
 }
 
-/* Shapes and attributes: given ones (a node's, from ad__op_check_at), else
- * the sampling defaults. */
-static ad_status setup(ad__sweep *sw, const ad_shape *xs, const double *attr, char *why, size_t len)
+ad_status ad__sweep_setup(ad__sweep *sw, const ad_shape *xs, const double *attr, char *why, size_t len)
 {
     const ad_op *op = sw->op;
     for (unsigned i = 0; i < AD_MAX_ATTR; i++)
@@ -89,7 +87,7 @@ static ad_status setup(ad__sweep *sw, const ad_shape *xs, const double *attr, ch
     return AD_OK;
 }
 
-static void teardown(ad__sweep *sw)
+void ad__sweep_teardown(ad__sweep *sw)
 {
     if (!sw->block)
         return;
@@ -220,7 +218,7 @@ ad_status ad_op_verify(const ad_op *op, const ad_verify_opts *opts, ad_op_report
     }
     ad_rng_seed(&sw.rng, sw.o.seed);
     r->fd_only = !op->reference;
-    ad_status st = setup(&sw, NULL, NULL, r->first_failure, sizeof r->first_failure);
+    ad_status st = ad__sweep_setup(&sw, NULL, NULL, r->first_failure, sizeof r->first_failure);
     if (st == AD_OK) {
         if (sw.o.special_points)
             special_points(&sw);
@@ -233,7 +231,7 @@ ad_status ad_op_verify(const ad_op *op, const ad_verify_opts *opts, ad_op_report
         r->pass = r->failures == 0;
         st = sweep_oom(&sw, st);
     }
-    teardown(&sw);
+    ad__sweep_teardown(&sw);
     return st;
 }
 
@@ -250,7 +248,7 @@ ad_status ad__op_check_at(const ad_op *op, const double *attr, const ad_shape *x
     sw.o.prec = prec;
     ad_rng_seed(&sw.rng, 1);
     r->fd_only = !op->reference;
-    ad_status st = setup(&sw, xs, attr, r->first_failure, sizeof r->first_failure);
+    ad_status st = ad__sweep_setup(&sw, xs, attr, r->first_failure, sizeof r->first_failure);
     if (st == AD_OK) {
         for (unsigned k = 0; k < op->arity; k++) {
             memcpy(sw.x[k], x[k], sw.nx[k] * sizeof(double));
@@ -264,6 +262,6 @@ ad_status ad__op_check_at(const ad_op *op, const double *attr, const ad_shape *x
         r->pass = r->failures == 0;
         st = sweep_oom(&sw, st);
     }
-    teardown(&sw);
+    ad__sweep_teardown(&sw);
     return st;
 }

@@ -66,7 +66,7 @@ static void args(const ad__sweep *sw, ad_op_args *a, double kink_grad)
     a->kink_grad = kink_grad;
 }
 
-static int ref_eval(ad__sweep *sw, mpfr_ptr out)
+int ad__sweep_ref(ad__sweep *sw, mpfr_ptr out)
 {
     ad_ref_args ra = {.n_in = sw->op->arity, .ys = sw->ys, .attr = sw->attr};
     for (unsigned k = 0; k < ra.n_in; k++) {
@@ -86,7 +86,7 @@ static bool is_int(const ad__sweep *sw, unsigned k)
 
 /* |got - ref| in ulps of scale (the sum of the magnitudes of the terms, so a
  * reduction's cancellation is not blamed on the op); NaN-consistent. */
-static double ulps_scaled(double got, mpfr_srcptr ref, mpfr_srcptr scale, mpfr_ptr t)
+double ad__ulps_scaled(double got, mpfr_srcptr ref, mpfr_srcptr scale, mpfr_ptr t)
 {
     double rd = mpfr_get_d(ref, MPFR_RNDN);
     if (isnan(got) || isnan(rd) || isinf(got) || isinf(rd))
@@ -147,7 +147,7 @@ static void check_forward(ad__sweep *sw, bool inside)
     for (unsigned k = 0; k < sw->op->arity; k++)
         for (size_t e = 0; e < sw->nx[k]; e++)
             mpfr_set_d(sw->mx[k] + e, sw->x[k][e], MPFR_RNDN);
-    if (ref_eval(sw, sw->my))
+    if (ad__sweep_ref(sw, sw->my))
         return; /* the reference cannot evaluate here: nothing to compare */
     for (size_t j = 0; j < sw->ny; j++) {
         double u = ad__ulps(sw->y[j], sw->my + j);
@@ -171,24 +171,41 @@ static int moved(ad__sweep *sw, unsigned k, size_t e, int s, mpfr_ptr out)
         mpfr_add(sw->mx[k] + e, sw->mx[k] + e, sw->h, MPFR_RNDN);
     else if (s < 0)
         mpfr_sub(sw->mx[k] + e, sw->mx[k] + e, sw->h, MPFR_RNDN);
-    int bad = ref_eval(sw, out);
+    int bad = ad__sweep_ref(sw, out);
     mpfr_set_d(sw->mx[k] + e, sw->x[k][e], MPFR_RNDN);
     return bad;
 }
 
+void ad__ref_quotient(ad__sweep *sw, int side, mpfr_ptr out, mpfr_ptr scale)
+{
+    mpfr_t a, b; /* at the working precision: out may be narrower */
+    mpfr_inits2(mpfr_get_prec(sw->acc), a, b, (mpfr_ptr)0);
+    weigh(sw, side < 0 ? sw->my : sw->mf, a);
+    weigh(sw, side > 0 ? sw->my : sw->mf + sw->ny, b);
+    long he = (long)mpfr_get_exp(sw->h) - 1; /* h = 2^he (ad__ref_diff) */
+    mpfr_sub(a, a, b, MPFR_RNDN);
+    mpfr_mul_2si(out, a, -he - (side == 0), MPFR_RNDN);
+    if (scale) { /* sum_j |w_j (f+_j - f-_j)| / 2h */
+        mpfr_set_zero(a, 1);
+        for (size_t j = 0; j < sw->ny; j++) {
+            mpfr_sub(b, sw->mf + j, sw->mf + sw->ny + j, MPFR_RNDN);
+            mpfr_mul_d(b, b, sw->w[j], MPFR_RNDN);
+            mpfr_abs(b, b, MPFR_RNDN);
+            mpfr_add(a, a, b, MPFR_RNDN);
+        }
+        mpfr_mul_2si(scale, a, -he - 1, MPFR_RNDN);
+    }
+    mpfr_clears(a, b, (mpfr_ptr)0);
+}
+
 /* Element (k, e) at a kink: one-sided sums, the hull, the declared choice. */
-static void kink_element(ad__sweep *sw, unsigned k, size_t e, double kg, mpfr_ptr fp, mpfr_ptr fm)
+static void kink_element(ad__sweep *sw, unsigned k, size_t e, double kg)
 {
     double bound = sw->op->ulp_bwd, g = sw->gx[k][e];
-    mpfr_t L, R, f0;
-    mpfr_inits2(mpfr_get_prec(sw->acc), L, R, f0, (mpfr_ptr)0);
-    weigh(sw, sw->my, f0);
-    weigh(sw, fm, L);
-    weigh(sw, fp, R);
-    mpfr_sub(L, f0, L, MPFR_RNDN);
-    mpfr_div(L, L, sw->h, MPFR_RNDN);
-    mpfr_sub(R, R, f0, MPFR_RNDN);
-    mpfr_div(R, R, sw->h, MPFR_RNDN);
+    mpfr_t L, R;
+    mpfr_inits2(mpfr_get_prec(sw->acc), L, R, (mpfr_ptr)0);
+    ad__ref_quotient(sw, -1, L, NULL);
+    ad__ref_quotient(sw, 1, R, NULL);
     double l = mpfr_get_d(L, MPFR_RNDN), rr = mpfr_get_d(R, MPFR_RNDN);
     double lo = fmin(l, rr), hi = fmax(l, rr), tol = bound * ad__ulp_of(fmax(fabs(lo), fabs(hi)));
     sw->r->kinks_checked++;
@@ -200,10 +217,9 @@ static void kink_element(ad__sweep *sw, unsigned k, size_t e, double kg, mpfr_pt
         !(fabs(g - sw->w[e] * choice) <= tol))
         fail(sw, true, "kink", "element %zu: gradient %.17g is not the declared choice %g (times cotangent %.17g)",
              e, g, choice, sw->w[e]);
-    mpfr_clears(L, R, f0, (mpfr_ptr)0);
+    mpfr_clears(L, R, (mpfr_ptr)0);
 }
 
-static void set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent);
 
 /* The difference f(x + h) - f(x - h) is not resolved: the rounding of the
  * f values at the working precision, sum_j |w_j| (|f+_j| + |f-_j|) 2^-prec,
@@ -211,8 +227,10 @@ static void set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent);
  * engine's own 2 h |g|. So it is for cos at 2^-1022 (slope 2^-1022 next to
  * the value 1) or sigmoid at 700 (1 - e^-700). Where both are 0 (a constant
  * piece) it asks for one escalation only: tries says how many were made. */
-static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, int tries)
+static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, int tries,
+                       mpfr_prec_t *want)
 {
+    *want = 0;
     mpfr_ptr diff = sw->acc, err = sw->sc, t = sw->t1;
     mpfr_set_zero(diff, 1);
     mpfr_set_zero(err, 1);
@@ -232,14 +250,80 @@ static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, 
         mpfr_add(err, err, t, MPFR_RNDN);
     }
     mpfr_mul_d(t, sw->h, 2.0 * fabs(g), MPFR_RNDN);
-    if (mpfr_cmp(t, diff) > 0)
+    if (isfinite(g) && mpfr_cmp(t, diff) > 0) /* an engine inf would resolve anything */
         mpfr_set(diff, t, MPFR_RNDN);
     if (mpfr_zero_p(err))
         return false;
     if (mpfr_zero_p(diff))
         return tries == 0;
     mpfr_mul_2si(err, err, -(long)sw->cur_prec + 64, MPFR_RNDN);
-    return mpfr_cmp(err, diff) > 0;
+    if (mpfr_cmp(err, diff) <= 0)
+        return false;
+    /* the precision at which err would fall below diff */
+    *want = sw->cur_prec + (mpfr_prec_t)(mpfr_get_exp(err) - mpfr_get_exp(diff)) + 1;
+    return true;
+}
+
+/* Steps at most 2^-AD__STEP_CAP: a step relative to a huge x would span
+ * periods of sin or cos (at DBL_MAX, 2^939), and the quotient would say
+ * nothing about the derivative; below the cap the truncation error, h^2/6
+ * of the derivative for O(1)-scale functions, stays under 2^-72. */
+#define AD__STEP_CAP 35
+
+/* The step's exponent at x = 0: below every double, so the truncation
+ * error h^2 f'''/6 (x^3's whole quotient there) vanishes against the smallest
+ * subnormal, and below the smallest nonzero input or attribute by 2^-third
+ * (max(-2^-1072, 0) must not step over the other input, a kink; celu with
+ * alpha 2^-1072 bends on that scale). */
+static long zero_step(const ad__sweep *sw, long third)
+{
+    long he = -1100;
+    for (unsigned k = 0; k < sw->op->arity; k++)
+        for (size_t e = 0; e < sw->nx[k]; e++)
+            if (sw->x[k][e] != 0.0 && isfinite(sw->x[k][e]) && ilogb(sw->x[k][e]) - third < he)
+                he = ilogb(sw->x[k][e]) - third;
+    for (unsigned q = 0; q < sw->op->n_attr && q < AD_MAX_ATTR; q++) /* celu's alpha sets its scale */
+        if (sw->attr[q] != 0.0 && isfinite(sw->attr[q]) && ilogb(sw->attr[q]) - third < he)
+            he = ilogb(sw->attr[q]) - third;
+    return he;
+}
+
+int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool *resolved)
+{
+    double xv = sw->x[k][e];
+    /* relative to x (a step never leaves log's or sqrt's domain);
+     * fit_prec made room for x +- h next to O(1) terms */
+    long third = (long)(sw->o.prec / 3);
+    long over = xv != 0.0 && isfinite(xv) ? (long)ilogb(xv) - third + AD__STEP_CAP : 0;
+    mpfr_prec_t start = sw->cur_prec;
+    if (over > 0) /* x +- 2^-AD__STEP_CAP exact, as many good bits as a relative step */
+        ad__sweep_set_prec(sw, start + (mpfr_prec_t)over, true);
+    mpfr_prec_t base = sw->cur_prec;
+    /* a power of two: x +- h exact, the quotients' divisions exponent shifts */
+    long he = over > 0 ? -AD__STEP_CAP : xv != 0.0 ? (long)ilogb(xv) - third : zero_step(sw, third);
+    /* the precision grows while the difference cancels (a saturated tail such
+     * as 1 - e^-700 needs about 1100 bits): straight to what the cancellation
+     * asks for, at least doubling, at most 16 times the base, 4 times at most */
+    for (int tries = 0;; tries++) {
+        mpfr_set_ui_2exp(sw->h, 1, he, MPFR_RNDN);
+        if (moved(sw, k, e, 1, sw->mf) || moved(sw, k, e, -1, sw->mf + sw->ny))
+            return 1;
+        mpfr_prec_t want;
+        bool open = unresolved(sw, sw->mf, sw->mf + sw->ny, g, tries, &want);
+        if (!open || tries == 4 || sw->cur_prec >= base << 4) {
+            if (resolved)
+                *resolved = !open;
+            break;
+        }
+        mpfr_prec_t next = base << (tries + 1);
+        if (want + 32 > next)
+            next = want + 32;
+        ad__sweep_set_prec(sw, next < base << 4 ? next : base << 4, true);
+    }
+    /* a kink's one-sided quotients need f(x) at this precision (set_prec cleared it) */
+    if (kink && sw->cur_prec != start && ad__sweep_ref(sw, sw->my))
+        return 1;
+    return 0;
 }
 
 /* Backward and tangent against MPFR central differences, element by element. */
@@ -270,32 +354,19 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
         if (is_int(sw, k))
             continue;
         for (size_t e = 0; e < sw->nx[k]; e++) {
-            double xv = sw->x[k][e];
-            /* relative to x (a step never leaves log's or sqrt's domain);
-             * fit_prec made room for x +- h next to O(1) terms */
-            long third = (long)(sw->o.prec / 3);
-            /* up to four doublings of the precision when the difference cancels (a
-             * saturated tail such as 1 - e^-700 needs about 1100 bits) */
             mpfr_prec_t base = sw->cur_prec;
-            for (int tries = 0;; tries++) {
-                mpfr_set_d(sw->h, xv != 0.0 ? fabs(xv) : ldexp(1.0, (int)-third), MPFR_RNDN);
-                mpfr_mul_2si(sw->h, sw->h, -third, MPFR_RNDN);
-                if (moved(sw, k, e, 1, fp) || moved(sw, k, e, -1, fm))
-                    return;
-                if (kink || tries == 4 || !unresolved(sw, fp, fm, sw->gx[k][e], tries))
-                    break;
-                set_prec(sw, base << (tries + 1), true);
-            }
+            if (ad__ref_diff(sw, k, e, sw->gx[k][e], kink, NULL))
+                return;
             if (kink) {
-                kink_element(sw, k, e, kg, fp, fm);
+                kink_element(sw, k, e, kg); /* keeps the precision: f(x) lives at it */
                 continue;
             }
             mpfr_set_zero(sw->acc, 1);
             mpfr_set_zero(sw->sc, 1);
             for (size_t j = 0; j < sw->ny; j++) {
                 mpfr_sub(sw->t1, fp + j, fm + j, MPFR_RNDN);
-                mpfr_div(sw->t1, sw->t1, sw->h, MPFR_RNDN);
-                mpfr_div_2ui(sw->t1, sw->t1, 1, MPFR_RNDN); /* d f_j / d x_ke */
+                /* d f_j / d x_ke; h is a power of two (ad__ref_diff) */
+                mpfr_mul_2si(sw->t1, sw->t1, -(long)mpfr_get_exp(sw->h), MPFR_RNDN);
                 if (tangent) {
                     mpfr_t p;
                     mpfr_init2(p, mpfr_get_prec(sw->t1));
@@ -310,7 +381,7 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
                 mpfr_abs(sw->t1, sw->t1, MPFR_RNDN);
                 mpfr_add(sw->sc, sw->sc, sw->t1, MPFR_RNDN);
             }
-            double u = ulps_scaled(sw->gx[k][e], sw->acc, sw->sc, sw->t1);
+            double u = ad__ulps_scaled(sw->gx[k][e], sw->acc, sw->sc, sw->t1);
             worst(sw, &sw->r->bwd, u);
             if (!(u <= op->ulp_bwd)) {
                 char s[48];
@@ -318,14 +389,14 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
                 fail(sw, true, "backward", "input %u element %zu: expected %s (MPFR), got %.17g: %.3g ulps > bound %g",
                      k, e, s, sw->gx[k][e], u, op->ulp_bwd);
             }
-            set_prec(sw, base, true);
+            ad__sweep_set_prec(sw, base, true);
         }
     }
     /* the tangent rounds like the forward (a reduction) and like the backward
      * (derivative products), plus one addition per further input */
     double tbound = fmax(op->ulp_fwd, op->ulp_bwd) + (double)(op->arity - 1);
     for (size_t j = 0; tangent && j < sw->ny; j++) {
-        double u = ulps_scaled(sw->dy[j], sw->jtot + j, sw->jscale + j, sw->t1);
+        double u = ad__ulps_scaled(sw->dy[j], sw->jtot + j, sw->jscale + j, sw->t1);
         worst(sw, &sw->r->jvp, u);
         if (!(u <= tbound)) {
             char s[48];
@@ -386,7 +457,7 @@ static void check_derivs_fd(ad__sweep *sw)
 /* Sets the working precision of the MPFR values and reloads the inputs,
  * which mpfr_set_prec clears. keep_tangent leaves the tangent accumulators
  * (the pool's last 2 ny values) as they are, mid-way through a point. */
-static void set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent)
+void ad__sweep_set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent)
 {
     if (p == sw->cur_prec)
         return;
@@ -405,7 +476,7 @@ static void set_prec(ad__sweep *sw, mpfr_prec_t p, bool keep_tangent)
 
 /* Working precision: prec plus how far the smallest nonzero input lies below
  * 1, so that 1 + x +- h stays exact and a tiny input's step stays visible. */
-static void fit_prec(ad__sweep *sw)
+void ad__sweep_fit_prec(ad__sweep *sw)
 {
     long below = 0;
     for (unsigned k = 0; k < sw->op->arity; k++)
@@ -414,13 +485,13 @@ static void fit_prec(ad__sweep *sw)
             if (v > 0.0 && v < 1.0 && -(long)ilogb(v) > below)
                 below = -(long)ilogb(v);
         }
-    set_prec(sw, (mpfr_prec_t)(sw->o.prec + (unsigned long)below), false);
+    ad__sweep_set_prec(sw, (mpfr_prec_t)(sw->o.prec + (unsigned long)below), false);
 }
 
 void ad__sweep_point(ad__sweep *sw, bool inside)
 {
     sw->r->samples++;
-    fit_prec(sw);
+    ad__sweep_fit_prec(sw);
     check_forward(sw, inside);
     if (!inside || !sw->op->backward)
         return;

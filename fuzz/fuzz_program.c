@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <ad/ad.h>
+#include "check_run.h"
 #include "decode.h"
 #include "digest.h"
 #include "harness.h"
@@ -74,37 +75,37 @@ static void attrs_of(size_t i, double out[AD_MAX_ATTR])
  * test, kink-aware, in fast mode (random directions) to keep exec/s useful. A
  * failure counts only when it is conclusive: the check proved something (not
  * vacuous) and an MPFR verdict rests on a reference confirmed at higher precision. */
+/* The largest adjoint on the tape (at least 1), after the check's sweep. */
+static double program_adj(void *ctx)
+{
+    ad_tape *t = ctx;
+    double adj = 1.0;
+    for (size_t i = 0; i < prog.n; i++) {
+        const double *g = ad_grad(t, var[i]);
+        for (size_t e = 0; g && e < prog.node[i].count; e++)
+            adj = isnan(g[e]) ? INFINITY : fmax(adj, fabs(g[e]));
+    }
+    return adj;
+}
+
 static void check_full(ad_tape *t)
 {
-    ad_check_opts o = ad_check_opts_default();
-    o.fd = false; /* double FD is the noisy witness; MPFR and the dot test decide */
-    o.mpfr = true;
-    o.dot = true;
-    o.fast = true;
-    o.n_directions = 2;
-    o.prec = fz_check_prec();
-    o.seed = 1;
-    ad_check_report r;
-    ad_status st = ad_check_grad(t, var[prog.n - 1], &o, &r);
-    if (st != AD_OK) {
-        fz_prog_print(&prog, stderr);
-        fz_fail("ad_check_grad could not run on a recorded program: %s: %s", ad_status_name(st),
-                ad_tape_error(t));
-    }
-    fz_digest_mix(r.pass);
     double big = 0.0;
     for (size_t i = 0; i < prog.n; i++) {
         const double *v = ad_value(t, var[i]);
         for (size_t e = 0; v && e < prog.node[i].count; e++)
             big = fmax(big, fabs(v[e]));
     }
-    double adj = 1.0; /* after the check's own sweep: the adjoints of this loss */
-    for (size_t i = 0; i < prog.n; i++) {
-        const double *g = ad_grad(t, var[i]);
-        for (size_t e = 0; g && e < prog.node[i].count; e++)
-            adj = isnan(g[e]) ? INFINITY : fmax(adj, fabs(g[e]));
+    ad_check_report r;
+    bool finding;
+    ad_status st = fz_check_run(t, var[prog.n - 1], big, program_adj, t, true, &r, &finding);
+    if (st != AD_OK) {
+        fz_prog_print(&prog, stderr);
+        fz_fail("ad_check_grad could not run on a recorded program: %s: %s", ad_status_name(st),
+                ad_tape_error(t));
     }
-    if (fz_check_conclusive(&r, big, adj, fz_check_prec())) {
+    fz_digest_mix(r.pass);
+    if (finding) {
         fz_prog_print(&prog, stderr);
         ad_check_report_print(&r, stderr);
         fprintf(stderr, "the program as ad_check_save writes it (hex floats):\n");

@@ -183,6 +183,9 @@ def fuzz_expr():
     }
     for i, name in enumerate(UNARY):
         seeds["fn_" + name] = "x=%s\n%s(x) * y" % ("0" if i % 3 == 0 else "0x1.8p-1" if i % 3 == 1 else "-2.5", name)
+    # the planted op gets a seed like every op (an unknown function to the
+    # plain harness): the teeth run starts where a user's own op would
+    seeds["fn_plant_cube"] = "x=0x1.8p-1\nplant_cube(x) * y"
     for name, text in seeds.items():
         write("corpus/fuzz_expr", name, text.replace("\\n", "\n").encode())
     # teeth: plant_cube (fuzz_expr_planted registers it) where its backward is wrong

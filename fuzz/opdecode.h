@@ -20,8 +20,8 @@ bool fz_op_skipped(const ad_op *op);
 /* The same for any name (fuzz_deepnet: "act:leaky_relu" for an activation). */
 bool fz_name_skipped(const char *name);
 
-/* MPFR bits of the harnesses' ad_check_grad calls: ADCHECK_FUZZ_PREC (64..4096,
- * read once), default 256 (128 meets a finding: fuzz/findings/README.md). */
+/* MPFR bits of the harnesses' ad_check_grad verdicts: ADCHECK_FUZZ_PREC (64..4096,
+ * read once), default 256 (fz_check_run tries 127 first and confirms at this). */
 unsigned fz_check_prec(void);
 
 /* Near-values for input i of op: its kinks and the edges of its box. */
