@@ -74,11 +74,13 @@ const ad_op *fz_pick_op(fz_in *in)
     return pin ? pin : op ? op : ad_op_at(len % n);
 }
 
-void fz_op_hints_init(fz_op_hints *oh, const ad_op *op, unsigned i)
+void fz_op_hints_init(fz_op_hints *oh, const ad_op *op, const double *attr, unsigned i)
 {
+    ad_kink kinks[14];
+    unsigned n = ad_op_kinks(op, attr, kinks, 14);
     size_t k = 0;
-    for (unsigned j = 0; j < op->n_kinks && k < 14; j++)
-        oh->near[k++] = op->kinks[j].at;
+    for (unsigned j = 0; j < n && j < 14; j++)
+        oh->near[k++] = kinks[j].at;
     oh->near[k++] = op->domain.lo[i];
     oh->near[k++] = op->domain.hi[i];
     oh->h = (fz_hints){.lo = op->domain.lo[i], .hi = op->domain.hi[i], .near = oh->near, .n_near = k};

@@ -24,12 +24,13 @@ bool fz_name_skipped(const char *name);
  * read once), default 256 (fz_check_run tries 127 first and confirms at this). */
 unsigned fz_check_prec(void);
 
-/* Near-values for input i of op: its kinks and the edges of its box. */
+/* Near-values for input i of op: its kinks at the attribute values attr
+ * (where they move with them: clamp's bounds) and the edges of its box. */
 typedef struct fz_op_hints {
     double near[16];
     fz_hints h;
 } fz_op_hints;
-void fz_op_hints_init(fz_op_hints *oh, const ad_op *op, unsigned i);
+void fz_op_hints_init(fz_op_hints *oh, const ad_op *op, const double *attr, unsigned i);
 
 /* A small shape: rank 0..3, dims 0..4. */
 ad_shape fz_shape(fz_in *in);

@@ -417,7 +417,12 @@ ad_var ad_min(ad_tape *t, ad_var a, ad_var b) { return ad_apply(t, &ad_op_min, (
 #define SELU_SCALE_ALPHA_S "1.7580993408473768599402175208123"
 
 static double elu_f(double x, const double *attr) { return x > 0.0 ? x : attr[0] * expm1(x); }
-static double elu_df(double x, double y, const double *attr, double kg) { (void)y, (void)kg; return x > 0.0 ? 1.0 : attr[0] * exp(x); }
+/* g alpha e^x rounded once from x (ad__exp_mul): e^x alone is subnormal below -708 */
+static double elu_vjp(double g, double x, double y, const double *attr, double kg)
+{
+    (void)y, (void)kg;
+    return x > 0.0 ? g * 1.0 : ad__exp_mul(x, g * attr[0]);
+}
 static int elu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
     return ref_elu_like(y, x, NULL, attr[0], 1.0, r);
@@ -425,7 +430,7 @@ static int elu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 static int elu_piece1(double x, const double *attr) { (void)attr; return sign_piece(x, 0.0); }
 static const char *const alpha_names[] = {"alpha"};
 static const double alpha_default[] = {1.0};
-AD__UNARY_KERNELS(elu)
+AD__UNARY_KERNELS_VJP(elu)
 AD__UNARY_PIECE(elu)
 static const ad_kink elu_kinks[] = {
     {.at = 0.0, .left = 1.0, .right = 1.0, .choice = 1.0,
@@ -443,10 +448,10 @@ const ad_op ad_op_elu = {
 ad_var ad_elu(ad_tape *t, ad_var x, double alpha) { return ad_apply(t, &ad_op_elu, &x, 1, (double[]){alpha}, 1); }
 
 static double selu_f(double x, const double *attr) { (void)attr; return x > 0.0 ? SELU_SCALE * x : SELU_SCALE_ALPHA * expm1(x); }
-static double selu_df(double x, double y, const double *attr, double kg)
+static double selu_vjp(double g, double x, double y, const double *attr, double kg)
 {
     (void)y, (void)attr, (void)kg;
-    return x > 0.0 ? SELU_SCALE : SELU_SCALE_ALPHA * exp(x);
+    return x > 0.0 ? g * SELU_SCALE : ad__exp_mul(x, g * SELU_SCALE_ALPHA); /* as elu */
 }
 static int selu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
@@ -462,7 +467,7 @@ static int selu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
     return ref_elu_like(y, x, SELU_SCALE_ALPHA_S, 0.0, 1.0, r);
 }
 static int selu_piece1(double x, const double *attr) { (void)attr; return sign_piece(x, 0.0); }
-AD__UNARY_KERNELS(selu)
+AD__UNARY_KERNELS_VJP(selu)
 AD__UNARY_PIECE(selu)
 static const ad_kink selu_kinks[] = {
     {.at = 0.0, .left = SELU_SCALE_ALPHA, .right = SELU_SCALE, .choice = SELU_SCALE_ALPHA,
@@ -476,7 +481,11 @@ const ad_op ad_op_selu = {
 ad_var ad_selu(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_selu, &x, 1, NULL, 0); }
 
 static double celu_f(double x, const double *attr) { return x > 0.0 ? x : attr[0] * expm1(x / attr[0]); }
-static double celu_df(double x, double y, const double *attr, double kg) { (void)y, (void)kg; return x > 0.0 ? 1.0 : exp(x / attr[0]); }
+static double celu_vjp(double g, double x, double y, const double *attr, double kg)
+{
+    (void)y, (void)kg;
+    return x > 0.0 ? g * 1.0 : ad__exp_mul(x / attr[0], g); /* as elu */
+}
 static int celu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
     return ref_elu_like(y, x, NULL, attr[0], attr[0], r);
@@ -489,7 +498,7 @@ static ad_status celu_check(const double *attr, char *why, size_t len)
     }
     return AD_OK;
 }
-AD__UNARY_KERNELS(celu)
+AD__UNARY_KERNELS_VJP(celu)
 const ad_op ad_op_celu = {
     .name = "celu", .math = "x > 0 ? x : alpha (e^(x/alpha) - 1)", .arity = 1, .n_attr = 1,
     .attr_name = alpha_names, .attr_default = alpha_default, .flags = AD_OP_ELEMENTWISE,
