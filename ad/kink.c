@@ -43,7 +43,7 @@ ad_coord_class ad__kink_judge(ad__ctx *c, ad__mp *m, const double *u, size_t k, 
     if (m) {
         mpfr_t l, r;
         mpfr_inits2(m->prec, l, r, (mpfr_ptr)0);
-        if (ad__mp_sided(m, u, k, l, r) == 0) {
+        if (ad__mp_sided(m, u, k, fabs(out->engine), l, r) == 0) {
             dl = mpfr_get_d(l, MPFR_RNDN);
             dr = mpfr_get_d(r, MPFR_RNDN);
             slack = 0.0;

@@ -70,6 +70,8 @@ typedef struct ad_check_coord {
     ad_coord_class cls;
     bool fd_overruled;      /* FD disagreed, but the confirmed MPFR reference agrees with the engine */
     bool has_kink;
+    bool kink_pinned;       /* judged against the replay with every kink at the engine's local slope */
+    double err_est;         /* how far rounding alone can move the engine's value (0: no estimate) */
     ad_check_kink kink;
 } ad_check_coord;
 
