@@ -135,8 +135,19 @@ static void measure(run *s, const double *u, size_t k, ad_check_coord *co)
     }
     if (s->cond_ok)
         co->err_est = ad__cond_err(&s->cond, u, k);
-    if (fd.kink && s->mp && s->pins.n) {
+    if (fd.kink && s->mp && s->pins.n && !s->pins.n_unpinned) {
         pinned_kink(s, u, k, &fd, co);
+        return;
+    }
+    if (fd.kink && s->mp && s->pins.n_unpinned > 1) {
+        /* the loss's one-sided derivatives do not bound several kinks at once */
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "not judged at kinks: %zu elements of ops that cannot be pinned sit on kinks "
+                 "(first: op '%s', node %zu)", s->pins.n_unpinned,
+                 s->c.t->nodes[s->pins.unpinned_node].op->name, s->pins.unpinned_node);
+        note(s->r, msg);
+        co->cls = AD_COORD_SKIPPED;
         return;
     }
     if (fd.kink) {

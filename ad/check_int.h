@@ -74,14 +74,15 @@ typedef struct ad__pin {
 typedef struct ad__pins {
     ad__pin *p;
     size_t n;
-    bool ok;                 /* every kink element is pinned (else: the hull verdict) */
+    size_t n_unpinned;       /* kink elements of ops that cannot be pinned     */
+    size_t unpinned_node;    /* the first of them                              */
     size_t bad;              /* index of the first invalid pin, or n          */
     size_t bytes;
 } ad__pins;
 
-/* Pins every element (of a node that needs a gradient) sitting exactly on a
- * kink; ps->ok false (and no pins) when one cannot be pinned: not an
- * elementwise op of one or two inputs with backward and reference.
+/* Pins every element sitting exactly on a kink of a node the loss depends
+ * on, that depends on a leaf, and whose op can be pinned (elementwise, one
+ * or two inputs, backward and reference); counts the others in n_unpinned.
  * @return AD_OK, or AD_ENOMEM/AD_EOVERFLOW recorded on the tape. */
 ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps);
 void ad__pins_free(const ad__ctx *c, ad__pins *ps);

@@ -127,41 +127,60 @@ static ad_status partials(const ad_tape *t, const ad__node *n, ad__pin *p)
     return AD_OK;
 }
 
+/* Marks in c->flag (bit 3, cleared after) the nodes the loss depends on. */
+#define REACH 8
+
+static bool on_kink_and_reached(const ad__ctx *c, size_t i)
+{
+    const ad__node *n = &c->t->nodes[i];
+    return c->piece0[i] && n->needs_grad && (c->flag[i] & REACH);
+}
+
 ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps)
 {
     const ad_tape *t = c->t;
     memset(ps, 0, sizeof *ps);
-    ps->ok = true;
+    c->flag[c->last] |= REACH;
+    for (size_t i = c->last + 1; i-- > 0;)
+        if (c->flag[i] & REACH)
+            for (unsigned q = 0; q < t->nodes[i].n_in; q++)
+                c->flag[t->nodes[i].in[q]] |= REACH;
     size_t work = 0;
     for (size_t i = 0; i <= c->last; i++) {
         const ad__node *n = &t->nodes[i];
-        if (!c->piece0[i] || !n->needs_grad)
+        if (!on_kink_and_reached(c, i))
             continue;
         for (size_t e = 0; e < n->count; e++) {
             if (c->piece0[i][e] != AD_PIECE_KINK)
                 continue;
-            ps->n++;
-            work += n->count;
-            if (!pinnable(n) || work > PIN_WORK_MAX)
-                ps->ok = false;
+            if (pinnable(n) && work <= PIN_WORK_MAX - n->count) {
+                ps->n++;
+                work += n->count;
+            } else if (ps->n_unpinned++ == 0) {
+                ps->unpinned_node = i;
+            }
         }
     }
-    if (!ps->ok || ps->n == 0) {
-        ps->n = 0;
-        return AD_OK;
+    ad_status st = AD_OK;
+    if (ps->n == 0)
+        goto out;
+    if (!ad__mul_size(ps->n, sizeof(ad__pin), &ps->bytes)) {
+        st = ad__fail(c->t, AD_EOVERFLOW, "ad_check_grad: the kink pins' size overflows");
+        goto out;
     }
-    if (!ad__mul_size(ps->n, sizeof(ad__pin), &ps->bytes))
-        return ad__fail(c->t, AD_EOVERFLOW, "ad_check_grad: the kink pins' size overflows");
     ps->p = ad__alloc(&t->alloc, ps->bytes);
-    if (!ps->p)
-        return ad__fail(c->t, AD_ENOMEM, NULL);
+    if (!ps->p) {
+        st = ad__fail(c->t, AD_ENOMEM, NULL);
+        goto out;
+    }
     size_t k = 0;
     ps->bad = ps->n;
-    for (size_t i = 0; i <= c->last; i++) {
+    work = 0;
+    for (size_t i = 0; i <= c->last && st == AD_OK; i++) {
         const ad__node *n = &t->nodes[i];
-        if (!c->piece0[i] || !n->needs_grad)
+        if (!on_kink_and_reached(c, i) || !pinnable(n))
             continue;
-        for (size_t e = 0; e < n->count; e++) {
+        for (size_t e = 0; e < n->count && k < ps->n; e++) {
             if (c->piece0[i][e] != AD_PIECE_KINK)
                 continue;
             ad__pin *p = &ps->p[k];
@@ -171,11 +190,12 @@ ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps)
             p->valid = true;
             for (unsigned q = 0; q < n->n_in; q++)
                 p->j[q] = bcast_index(n->shape, t->nodes[n->in[q]].shape, e);
-            ad_status st = partials(t, n, p);
+            st = partials(t, n, p);
             if (st != AD_OK) {
                 ad__pins_free(c, ps);
-                return ad__fail(c->t, st, st == AD_ENOMEM ? NULL
-                                                          : "ad_check_grad: a kink's buffers overflow");
+                st = ad__fail(c->t, st, st == AD_ENOMEM ? NULL
+                                                        : "ad_check_grad: a kink's buffers overflow");
+                break;
             }
             for (unsigned q = 0; q < n->n_in; q++)
                 if (t->nodes[n->in[q]].needs_grad && check_partial(n, t, p, q, prec) != 0)
@@ -185,7 +205,10 @@ ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps)
             k++;
         }
     }
-    return AD_OK;
+out:
+    for (size_t i = 0; i <= c->last; i++)
+        c->flag[i] &= (uint8_t)~REACH;
+    return st;
 }
 
 void ad__pins_free(const ad__ctx *c, ad__pins *ps)
