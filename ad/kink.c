@@ -1,6 +1,8 @@
-/* kink.c - the verdict on a coordinate whose perturbation met a kink: the
- * engine must lie in the hull of the one-sided derivatives (the Clarke
- * subdifferential along that coordinate) and, exactly on a kink of a unary
+/* kink.c - the hull verdict on a coordinate whose perturbation met a kink the
+ * replay does not pin (pin.c): crossed within the FD step, one kink of an op
+ * that cannot be pinned, or no MPFR. The engine must lie in the hull of the
+ * loss's one-sided derivatives (the Clarke subdifferential along that
+ * coordinate when one kink is met) and, exactly on a kink of a unary
  * elementwise op, equal the op's declared choice carried through the chain. */
 #include <float.h>
 #include <math.h>

@@ -316,15 +316,39 @@ int ad__mp_central(ad__mp *m, const double *u, size_t k, double hint, mpfr_ptr d
     return rc;
 }
 
+/* One-sided quotients at steps h and 2h, extrapolated (2 D(h) - D(2h)):
+ * their O(h) truncation would otherwise show at 128 bits (h = 2^-42). */
 int ad__mp_sided(ad__mp *m, const double *u, size_t k, double hint, mpfr_ptr dl, mpfr_ptr dr)
 {
     ad__mp_step(m, u, k);
+    mpfr_t l2, r2;
+    mpfr_inits2(mpfr_get_prec(dl), l2, r2, (mpfr_ptr)0);
     int rc = diff(m, u, k, 0, -1, hint, dl);
     if (!rc)
         rc = diff(m, u, k, 1, 0, hint, dr);
     if (!rc) {
         mpfr_div(dl, dl, m->h, MPFR_RNDN);
         mpfr_div(dr, dr, m->h, MPFR_RNDN);
+        mpfr_mul_2ui(m->h, m->h, 1, MPFR_RNDN);
+        rc = diff(m, u, k, 0, -1, hint, l2);
+        if (!rc)
+            rc = diff(m, u, k, 1, 0, hint, r2);
+        mpfr_div_2ui(m->h, m->h, 1, MPFR_RNDN);
     }
+    if (!rc) {
+        mpfr_div(l2, l2, m->h, MPFR_RNDN); /* the 2h quotients, times 2 */
+        mpfr_div(r2, r2, m->h, MPFR_RNDN);
+        if (mpfr_number_p(l2) && mpfr_number_p(dl)) {
+            mpfr_mul_2ui(dl, dl, 2, MPFR_RNDN); /* 4 D(h) - 2 D(2h), halved */
+            mpfr_sub(dl, dl, l2, MPFR_RNDN);
+            mpfr_div_2ui(dl, dl, 1, MPFR_RNDN);
+        }
+        if (mpfr_number_p(r2) && mpfr_number_p(dr)) {
+            mpfr_mul_2ui(dr, dr, 2, MPFR_RNDN);
+            mpfr_sub(dr, dr, r2, MPFR_RNDN);
+            mpfr_div_2ui(dr, dr, 1, MPFR_RNDN);
+        }
+    }
+    mpfr_clears(l2, r2, (mpfr_ptr)0);
     return rc;
 }
