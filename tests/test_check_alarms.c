@@ -204,14 +204,16 @@ static void test_fast_mode_still_fails_a_wrong_kink_slope(void **state)
 }
 
 /* relu(x) + relu(-x) + relu(x + y) at x = y = 0 (three kinks crossed at once
- * along a direction): with the setting g the chain gives d/dx = g - g + g = g,
- * d/dy = g. Both modes pass; a direction sees <(g, g), u>. */
+ * along a direction): with the setting g = 1/4 the chain gives d/dx =
+ * g - g + g = 1/4, d/dy = 1/4. Both modes pass; a direction sees <(g, g), u>.
+ * (The loss's one-sided derivatives along x are -1 and 2: one op's choice
+ * carried through them, -1 + 3/4, would say -1/4.) */
 static void test_a_direction_crossing_several_kinks_is_the_chain(void **state)
 {
     (void)state;
     for (int fast = 0; fast < 2; fast++) {
         ad_tape *t = ad_tape_new(NULL);
-        ad_tape_set_relu_at_zero(t, 0.5);
+        ad_tape_set_relu_at_zero(t, 0.25);
         ad_var x = ad_scalar(t, 0.0), y = ad_scalar(t, 0.0);
         ad_var f = ad_add(t, ad_add(t, ad_relu(t, x), ad_relu(t, ad_neg(t, x))),
                           ad_relu(t, ad_add(t, x, y)));
@@ -220,8 +222,8 @@ static void test_a_direction_crossing_several_kinks_is_the_chain(void **state)
         assert_int_equal(ad_check_grad(t, f, &o, &r), AD_OK);
         assert_true(r.pass);
         if (!fast) {
-            assert_true(coord_of(&r, x)->engine == 0.5 && coord_of(&r, x)->ref == 0.5);
-            assert_true(coord_of(&r, y)->engine == 0.5 && coord_of(&r, y)->ref == 0.5);
+            assert_true(coord_of(&r, x)->engine == 0.25 && coord_of(&r, x)->ref == 0.25);
+            assert_true(coord_of(&r, y)->engine == 0.25 && coord_of(&r, y)->ref == 0.25);
         }
         ad_check_report_free(&r);
         ad_tape_free(t);
@@ -246,8 +248,10 @@ static void test_zero_gradient_of_cancelling_terms_passes(void **state)
         assert_int_equal(ad_check_grad(t, ad_sum(t, ad_softmax(t, x)), NULL, &r), AD_OK);
         assert_true(r.pass);
         for (size_t i = 0; i < r.n_coords; i++) {
-            noise |= r.coords[i].engine != 0.0;
             assert_true(r.coords[i].ref == 0.0);
+            if (r.coords[i].engine == 0.0)
+                continue;
+            noise = true; /* the estimate was needed: it is a few eps, not more */
             assert_true(r.coords[i].err_est > 0.0 && r.coords[i].err_est < 64 * DBL_EPSILON);
         }
         ad_check_report_free(&r);
@@ -257,14 +261,15 @@ static void test_zero_gradient_of_cancelling_terms_passes(void **state)
 }
 
 /* sum(softmax(v)) + skewed(v0) - v0: true d/dv0 = 0 + 1 - 1 = 0; the engine
- * gives skew (plus noise). A skew 8 times the estimate (twice the tolerance
- * of 4 estimates) fails, a quarter of it passes. */
+ * gives skew (plus noise). A skew of eps (the estimate is computed when the
+ * engine is not 0) and one of the estimate pass (the tolerance is 4); 8
+ * estimates (twice the tolerance) fail. */
 static void test_a_wrong_derivative_just_above_the_zero_tolerance_fails(void **state)
 {
     (void)state;
     double est = 0.0;
     for (int pass = 0; pass < 3; pass++) {
-        skew = pass == 0 ? 0.0 : pass == 1 ? est : 8.0 * est;
+        skew = pass == 0 ? DBL_EPSILON : pass == 1 ? est : 8.0 * est;
         ad_tape *t = ad_tape_new(NULL);
         double v[3] = {0.5, -1.25, 2.0};
         ad_var x = ad_input(t, (ad_shape){1, {3}}, v);

@@ -117,7 +117,8 @@ typedef struct ad_check_coord {
     bool fd_overruled;      /* FD disagreed, but the confirmed MPFR reference agrees with the engine */
     bool has_kink;
     bool kink_pinned;       /* judged against the replay with every kink at the engine's local slope */
-    double err_est;         /* how far rounding alone can move the engine's value (0: no estimate) */
+    double err_est;         /* how far rounding alone can move the engine's value (ad/cond.c);
+                               0: not needed by the verdict (computed only then) or none */
     ad_check_kink kink;
 } ad_check_coord;
 
