@@ -526,7 +526,8 @@ ad_status ad_check_grad(ad_tape *t, ad_var loss, const ad_check_opts *opts, ad_c
     }
     if (s.o.dot && s.c.n_coords) {
         char why[200] = "";
-        st = ad__dot_test(&s.c, s.cond_ok ? &s.cond : NULL, &rng, s.o.n_directions ? s.o.n_directions : 2, &r->dot, why,
+        st = ad__dot_test(&s.c, s.cond_ok ? &s.cond : NULL, &rng,
+                          s.o.n_directions ? s.o.n_directions : 2, &r->dot, why,
                           sizeof why);
         if (st == AD_ENOMEM || st == AD_EOVERFLOW) { /* the call failed, not the gradient */
             st = ad__fail(t, st, st == AD_ENOMEM ? NULL : "ad_check_grad: %s", why);

@@ -38,7 +38,8 @@ ad_status ad__cond_init(const ad__ctx *c, ad__cond *cd)
             maxc = t->nodes[i].count;
     }
     size_t nd, b1, b2;
-    if (total > SIZE_MAX / 2 - 4 * maxc || !ad__mul_size(2 * total + 4 * maxc, sizeof(double), &b1) ||
+    if (total > SIZE_MAX / 2 - 4 * maxc ||
+        !ad__mul_size(2 * total + 4 * maxc, sizeof(double), &b1) ||
         !ad__mul_size(n_nodes, sizeof(size_t), &b2) || b1 > SIZE_MAX - b2)
         return ad__fail(c->t, AD_EOVERFLOW, "ad_check_grad: the error estimate's size overflows");
     nd = b1 + b2;
@@ -144,7 +145,9 @@ double ad__cond_err(ad__cond *cd, const double *u, size_t k)
         if (n->kind != AD__NODE_OP) {
             size_t l = c->leaf_of[i];
             for (size_t e = 0; e < n->count; e++)
-                T[e] = l == SIZE_MAX ? 0.0 : u ? u[c->off[l] + e] : (c->off[l] + e == k ? 1.0 : 0.0);
+                T[e] = l == SIZE_MAX ? 0.0
+                       : u           ? u[c->off[l] + e]
+                                     : (c->off[l] + e == k ? 1.0 : 0.0);
             continue;
         }
         memset(T, 0, n->count * sizeof(double));

@@ -153,7 +153,7 @@ ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps)
         for (size_t e = 0; e < n->count; e++) {
             if (c->piece0[i][e] != AD_PIECE_KINK)
                 continue;
-            if (pinnable(n) && work <= PIN_WORK_MAX - n->count) {
+            if (pinnable(n) && n->count <= PIN_WORK_MAX && work <= PIN_WORK_MAX - n->count) {
                 ps->n++;
                 work += n->count;
             } else if (ps->n_unpinned++ == 0) {
@@ -193,8 +193,8 @@ ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps)
             st = partials(t, n, p);
             if (st != AD_OK) {
                 ad__pins_free(c, ps);
-                st = ad__fail(c->t, st, st == AD_ENOMEM ? NULL
-                                                        : "ad_check_grad: a kink's buffers overflow");
+                st = ad__fail(c->t, st,
+                              st == AD_ENOMEM ? NULL : "ad_check_grad: a kink's buffers overflow");
                 break;
             }
             for (unsigned q = 0; q < n->n_in; q++)
