@@ -109,7 +109,7 @@ static void pinned_kink(run *s, const double *u, size_t k, const ad__fd *fd, ad_
     mpfr_t l, r;
     mpfr_inits2(s->m1.prec, l, r, (mpfr_ptr)0);
     s->m1.unpinned = true;
-    if (ad__mp_sided(&s->m1, u, k, fabs(co->engine), l, r) == 0) {
+    if (ad__mp_sided(&s->m1, u, k, fabs(co->engine), 0, l, r) == 0) {
         co->kink.left = mpfr_get_d(l, MPFR_RNDN);
         co->kink.right = mpfr_get_d(r, MPFR_RNDN);
     }

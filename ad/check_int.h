@@ -130,8 +130,10 @@ void ad__mp_step(ad__mp *m, const double *u, size_t k);
  * cancels; a smaller or one-sided step at a domain edge); hint: the size of
  * derivative worth resolving (the engine's |value|). @return 0 or AD__MP_*. */
 int ad__mp_central(ad__mp *m, const double *u, size_t k, double hint, mpfr_ptr d);
-/* One-sided derivatives (left, right). @return 0 or AD__MP_* (note). */
-int ad__mp_sided(ad__mp *m, const double *u, size_t k, double hint, mpfr_ptr dl, mpfr_ptr dr);
+/* One-sided derivatives (left, right), the step made 2^shrink times smaller.
+ * @return 0 or AD__MP_* (note). */
+int ad__mp_sided(ad__mp *m, const double *u, size_t k, double hint, long shrink, mpfr_ptr dl,
+                 mpfr_ptr dr);
 
 /* ---- ulps.c: errors measured in units in the last place of a double ---- */
 /* The spacing of doubles at |r| (DBL_TRUE_MIN below DBL_MIN). */

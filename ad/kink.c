@@ -43,12 +43,23 @@ ad_coord_class ad__kink_judge(ad__ctx *c, ad__mp *m, const double *u, size_t k, 
     out->kink.exactly_on = c->piece0[fd->knode][fd->kelem] == AD_PIECE_KINK;
     double dl = fd->dl, dr = fd->dr, slack = fd->err;
     if (m) {
+        /* A kink only crossed: the replay's step may cross it too (inputs of
+         * 1e-300 against a step of 2^-170), giving one-sided values of
+         * neither piece. While the two sides disagree, the step shrinks by
+         * 2^-(prec/3) (at most 16 times; the precision follows, diff() in
+         * replay.c); exactly on a kink they differ by right. */
         mpfr_t l, r;
         mpfr_inits2(m->prec, l, r, (mpfr_ptr)0);
-        if (ad__mp_sided(m, u, k, fabs(out->engine), l, r) == 0) {
+        long third = (long)(m->prec / 3);
+        for (long shrink = 0; shrink <= 16 * third; shrink += third) {
+            if (ad__mp_sided(m, u, k, fabs(out->engine), shrink, l, r) != 0)
+                break;
             dl = mpfr_get_d(l, MPFR_RNDN);
             dr = mpfr_get_d(r, MPFR_RNDN);
             slack = 0.0;
+            if (out->kink.exactly_on || dl == dr ||
+                fabs(dl - dr) <= tol_ulps * ad__ulp_of(fmax(fabs(dl), fabs(dr))))
+                break;
         }
         mpfr_clears(l, r, (mpfr_ptr)0);
     }

@@ -317,18 +317,20 @@ int ad__mp_central(ad__mp *m, const double *u, size_t k, double hint, mpfr_ptr d
 }
 
 /* One-sided quotients at steps h and 2h, extrapolated (2 D(h) - D(2h)):
- * their O(h) truncation would otherwise show at 128 bits (h = 2^-42). */
-int ad__mp_sided(ad__mp *m, const double *u, size_t k, double hint, mpfr_ptr dl, mpfr_ptr dr)
+ * their O(h) truncation would otherwise show at 128 bits (h = 2^-42). The
+ * quotients are kept at max_prec bits: where the derivative is tiny beside
+ * the curvature times h, the extrapolation cancels most of their digits. */
+int ad__mp_sided(ad__mp *m, const double *u, size_t k, double hint, long shrink, mpfr_ptr dl,
+                 mpfr_ptr dr)
 {
     ad__mp_step(m, u, k);
-    mpfr_t l2, r2;
-    mpfr_inits2(mpfr_get_prec(dl), l2, r2, (mpfr_ptr)0);
-    int rc = diff(m, u, k, 0, -1, hint, dl);
+    mpfr_mul_2si(m->h, m->h, -shrink, MPFR_RNDN);
+    mpfr_t l1, r1, l2, r2;
+    mpfr_inits2((mpfr_prec_t)m->max_prec, l1, r1, l2, r2, (mpfr_ptr)0);
+    int rc = diff(m, u, k, 0, -1, hint, l1);
     if (!rc)
-        rc = diff(m, u, k, 1, 0, hint, dr);
+        rc = diff(m, u, k, 1, 0, hint, r1);
     if (!rc) {
-        mpfr_div(dl, dl, m->h, MPFR_RNDN);
-        mpfr_div(dr, dr, m->h, MPFR_RNDN);
         mpfr_mul_2ui(m->h, m->h, 1, MPFR_RNDN);
         rc = diff(m, u, k, 0, -1, hint, l2);
         if (!rc)
@@ -336,19 +338,17 @@ int ad__mp_sided(ad__mp *m, const double *u, size_t k, double hint, mpfr_ptr dl,
         mpfr_div_2ui(m->h, m->h, 1, MPFR_RNDN);
     }
     if (!rc) {
-        mpfr_div(l2, l2, m->h, MPFR_RNDN); /* the 2h quotients, times 2 */
-        mpfr_div(r2, r2, m->h, MPFR_RNDN);
-        if (mpfr_number_p(l2) && mpfr_number_p(dl)) {
-            mpfr_mul_2ui(dl, dl, 2, MPFR_RNDN); /* 4 D(h) - 2 D(2h), halved */
-            mpfr_sub(dl, dl, l2, MPFR_RNDN);
-            mpfr_div_2ui(dl, dl, 1, MPFR_RNDN);
-        }
-        if (mpfr_number_p(r2) && mpfr_number_p(dr)) {
-            mpfr_mul_2ui(dr, dr, 2, MPFR_RNDN);
-            mpfr_sub(dr, dr, r2, MPFR_RNDN);
-            mpfr_div_2ui(dr, dr, 1, MPFR_RNDN);
+        /* 2 D(h) - D(2h) = (2 d1 - d2 / 2) / h for the differences d1, d2 */
+        mpfr_ptr d1[2] = {l1, r1}, d2[2] = {l2, r2}, out[2] = {dl, dr};
+        for (int j = 0; j < 2; j++) {
+            if (mpfr_number_p(d1[j]) && mpfr_number_p(d2[j])) {
+                mpfr_mul_2ui(d1[j], d1[j], 1, MPFR_RNDN);
+                mpfr_div_2ui(d2[j], d2[j], 1, MPFR_RNDN);
+                mpfr_sub(d1[j], d1[j], d2[j], MPFR_RNDN);
+            }
+            mpfr_div(out[j], d1[j], m->h, MPFR_RNDN);
         }
     }
-    mpfr_clears(l2, r2, (mpfr_ptr)0);
+    mpfr_clears(l1, r1, l2, r2, (mpfr_ptr)0);
     return rc;
 }
