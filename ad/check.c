@@ -15,9 +15,6 @@
 #define NORMWISE_EPS 64.0
 /* Two MPFR runs agree when within 2^-80 relative: far beyond double. */
 #define CONFIRM_BITS 80
-/* The tolerance is this many times the rounding error estimate of cond.c (a
- * first-order bound: the factor covers its second-order terms). */
-#define TOL_EST 4.0
 
 typedef struct run {
     ad__ctx c;
@@ -201,7 +198,7 @@ static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double 
         if (finite_xor(e, co->fd))
             fd_cls = AD_COORD_NAN_MISMATCH;
         else if (isfinite(e) && !(err <= tol) &&
-                 (s->o.rtol > 0 || s->o.atol > 0 || !(err <= tol + TOL_EST * est(s, u, k, co))))
+                 (s->o.rtol > 0 || s->o.atol > 0 || !(err <= tol + AD__TOL_EST * est(s, u, k, co))))
             fd_cls = AD_COORD_MISMATCH;
     }
     bool mp_ran = !isnan(co->ulps) || !isnan(co->ref), mp_bad = false;
@@ -214,7 +211,7 @@ static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double 
             co->cls = AD_COORD_NAN_MISMATCH;
             mp_bad = true;
         } else if (!(co->ulps <= s->max_ulps || fabs(e - co->ref) <= floor ||
-                     fabs(e - co->ref) <= TOL_EST * est(s, u, k, co))) {
+                     fabs(e - co->ref) <= AD__TOL_EST * est(s, u, k, co))) {
             co->cls = AD_COORD_MISMATCH;
             mp_bad = true;
         }

@@ -164,6 +164,9 @@ typedef struct ad__cond {
  * of the loss: ad__ctx_init ran the sweep). @return AD_OK, or recorded error. */
 ad_status ad__cond_init(const ad__ctx *c, ad__cond *cd);
 void ad__cond_free(ad__cond *cd);
+/* Verdicts allow this many times the estimate (a first-order bound: the
+ * factor covers its second-order terms). */
+#define AD__TOL_EST 4.0
 /* The estimated rounding error of the engine's gradient along u (n_coords
  * doubles) or, u NULL, of coordinate k. Formula: cond.c. */
 double ad__cond_err(ad__cond *cd, const double *u, size_t k);

@@ -98,7 +98,7 @@ ad_status ad__dot_test(const ad__ctx *c, ad__cond *cd, ad_rng *rng, unsigned n,
          * cancel to a zero gradient (sum(softmax x)) are measured by their size */
         double scale = (double)mag;
         if (cd && !(diff <= tol * scale)) /* the estimate costs a sweep: only when needed */
-            scale += 2.0 * 4.0 * ad__cond_err(cd, u, 0) / tol;
+            scale += 2.0 * AD__TOL_EST * ad__cond_err(cd, u, 0) / tol;
         double rel = scale > 0 ? diff / scale : (diff > 0 ? INFINITY : 0.0);
         if (isnan(fwd) || isnan((double)rev))
             rel = isnan(fwd) && isnan((double)rev) ? 0.0 : INFINITY;
