@@ -91,12 +91,18 @@ ad_status ad__mp_use_pins(ad__mp *m, const ad__pins *pins)
 void ad__mp_step(ad__mp *m, const double *u, size_t k)
 {
     /* relative to x, never below 2^-(prec/3) squared, so that O(1) terms
-     * plus the step stay representable at prec bits */
+     * plus the step stay representable at prec bits. Along a direction,
+     * relative to the smallest moved coordinate: one of 2^513 beside weights
+     * of 0 would otherwise move the weights by 2^428 (the precision follows
+     * the larger ones, diff()). */
     long third = (long)(m->prec / 3);
-    double scale = u ? m->c->xmax : fabs(m->c->x[k]);
+    double floor = ldexp(1.0, (int)-third), scale = u ? INFINITY : fabs(m->c->x[k]);
+    for (size_t j = 0; u && j < m->c->n_coords; j++)
+        if (u[j] != 0.0 && isfinite(m->c->x[j]))
+            scale = fmin(scale, fmax(fabs(m->c->x[j]), floor));
     if (!isfinite(scale))
         scale = 1.0;
-    mpfr_set_d(m->h, fmax(scale, ldexp(1.0, (int)-third)), MPFR_RNDN);
+    mpfr_set_d(m->h, fmax(scale, floor), MPFR_RNDN);
     mpfr_mul_2si(m->h, m->h, -third, MPFR_RNDN);
 }
 
