@@ -161,7 +161,6 @@ static bool finite_xor(double a, double b)
     return isfinite(a) != isfinite(b);
 }
 
-/* The verdict of one measured entry; mag: the normwise scale. */
 /* The rounding error estimate of entry co (u, k as in measure), computed
  * only when a verdict needs it: it costs a tangent sweep of the tape. */
 static double est(run *s, const double *u, size_t k, ad_check_coord *co)
@@ -171,6 +170,7 @@ static double est(run *s, const double *u, size_t k, ad_check_coord *co)
     return co->err_est;
 }
 
+/* The verdict of one measured entry (u, k as in measure); mag: the normwise scale. */
 static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double mag)
 {
     ad_check_report *r = s->r;
