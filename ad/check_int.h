@@ -105,6 +105,7 @@ typedef struct ad__mp {
     bool capture;           /* the running eval records base                    */
     bool unpinned;          /* evaluate the pinned elements by reference too    */
     unsigned max_prec;      /* raised up to this while a difference cancels     */
+    double vmax;            /* the largest finite magnitude on the tape         */
 } ad__mp;
 
 /* Return codes of the derivative functions besides 0. */
@@ -124,8 +125,8 @@ ad_status ad__mp_use_pins(ad__mp *m, const ad__pins *pins);
  * the step the last ad__mp_step set. @return 0, or nonzero with m->note set. */
 int ad__mp_eval(ad__mp *m, const double *u, size_t k, int s, mpfr_ptr out);
 /* Sets the MPFR step for coordinate k (u NULL) or direction u:
- * 2^-(prec/3) * max(|x_k|, 2^-(prec/3)), along u the smallest of these over
- * the moved coordinates. */
+ * 2^-(prec/3) |x_k| (for x_k = 0: 2^-(2 prec/3) / max(1, largest value on
+ * the tape)), along u the smallest of these over the moved coordinates. */
 void ad__mp_step(ad__mp *m, const double *u, size_t k);
 /* Central derivative at the current precision (raised while the difference
  * cancels; a smaller or one-sided step at a domain edge); hint: the size of

@@ -11,6 +11,12 @@ ad_status ad__mp_init(ad__mp *m, const ad__ctx *c, mpfr_prec_t prec)
     m->c = c;
     m->prec = prec;
     m->max_prec = prec > 4096 ? (unsigned)prec : 4096;
+    for (size_t i = 0; i <= c->last; i++)
+        for (size_t e = 0; e < c->t->nodes[i].count; e++) {
+            double a = fabs(c->t->nodes[i].val[e]);
+            if (isfinite(a) && a > m->vmax)
+                m->vmax = a;
+        }
     ad_tape *t = c->t;
     size_t n = 0, b1, b2;
     for (size_t i = 0; i <= c->last; i++)
@@ -88,21 +94,29 @@ ad_status ad__mp_use_pins(ad__mp *m, const ad__pins *pins)
     return AD_OK;
 }
 
+/* The scale of a coordinate's step: |x|, or for x = 0, 2^-(prec/3) divided
+ * by the largest value on the tape (a weight of 0 times an input of 1e308
+ * moves the product by 2^-(prec/3) then, not by 2^939). */
+static double coord_scale(const ad__mp *m, double x, long third)
+{
+    return x != 0.0 ? fabs(x) : ldexp(1.0, (int)-third) / fmax(1.0, m->vmax);
+}
+
 void ad__mp_step(ad__mp *m, const double *u, size_t k)
 {
-    /* relative to x, never below 2^-(prec/3) squared, so that O(1) terms
-     * plus the step stay representable at prec bits. Along a direction,
-     * relative to the smallest moved coordinate: one of 2^513 beside weights
-     * of 0 would otherwise move the weights by 2^428 (the precision follows
-     * the larger ones, diff()). */
+    /* 2^-(prec/3) times the scale: relative to x, so truncation and
+     * rounding balance at prec bits (diff() raises the precision where large
+     * values swamp the difference). Along a direction, the smallest scale of
+     * the moved coordinates: one of 2^513 beside weights of 0 would
+     * otherwise move the weights by 2^428. */
     long third = (long)(m->prec / 3);
-    double floor = ldexp(1.0, (int)-third), scale = u ? INFINITY : fabs(m->c->x[k]);
+    double scale = u ? INFINITY : coord_scale(m, m->c->x[k], third);
     for (size_t j = 0; u && j < m->c->n_coords; j++)
         if (u[j] != 0.0 && isfinite(m->c->x[j]))
-            scale = fmin(scale, fmax(fabs(m->c->x[j]), floor));
+            scale = fmin(scale, coord_scale(m, m->c->x[j], third));
     if (!isfinite(scale))
         scale = 1.0;
-    mpfr_set_d(m->h, fmax(scale, floor), MPFR_RNDN);
+    mpfr_set_d(m->h, scale, MPFR_RNDN);
     mpfr_mul_2si(m->h, m->h, -third, MPFR_RNDN);
 }
 
