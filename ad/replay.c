@@ -97,9 +97,10 @@ ad_status ad__mp_use_pins(ad__mp *m, const ad__pins *pins)
 /* The scale of a coordinate's step: |x|, or for x = 0, 2^-(prec/3) divided
  * by the largest value on the tape (a weight of 0 times an input of 1e308
  * moves the product by 2^-(prec/3) then, not by 2^939). */
-static double coord_scale(const ad__mp *m, double x, long third)
+static long double coord_scale(const ad__mp *m, double x, long third)
 {
-    return x != 0.0 ? fabs(x) : ldexp(1.0, (int)-third) / fmax(1.0, m->vmax);
+    /* long double: 2^-85 / 1e308 is below the smallest double */
+    return x != 0.0 ? fabsl((long double)x) : ldexpl(1.0L, (int)-third) / fmax(1.0, m->vmax);
 }
 
 void ad__mp_step(ad__mp *m, const double *u, size_t k)
@@ -110,13 +111,13 @@ void ad__mp_step(ad__mp *m, const double *u, size_t k)
      * the moved coordinates: one of 2^513 beside weights of 0 would
      * otherwise move the weights by 2^428. */
     long third = (long)(m->prec / 3);
-    double scale = u ? INFINITY : coord_scale(m, m->c->x[k], third);
+    long double scale = u ? INFINITY : coord_scale(m, m->c->x[k], third);
     for (size_t j = 0; u && j < m->c->n_coords; j++)
         if (u[j] != 0.0 && isfinite(m->c->x[j]))
-            scale = fmin(scale, coord_scale(m, m->c->x[j], third));
-    if (!isfinite(scale))
-        scale = 1.0;
-    mpfr_set_d(m->h, scale, MPFR_RNDN);
+            scale = fminl(scale, coord_scale(m, m->c->x[j], third));
+    if (!isfinite(scale) || !(scale > 0))
+        scale = 1.0L;
+    mpfr_set_ld(m->h, scale, MPFR_RNDN);
     mpfr_mul_2si(m->h, m->h, -third, MPFR_RNDN);
 }
 
