@@ -331,6 +331,51 @@ static void test_ill_conditioned_chain_gets_its_condition_as_tolerance(void **st
     skew = 0.0;
 }
 
+/* The two fuzz_program findings exactly (regress/fuzz_program/checker_*), as
+ * the harness checks them (fast mode, 2 directions, no FD) and per
+ * coordinate. sum(softmax(n1 + n0)) is 2 (each row sums to 1): gradient 0.
+ * In the chain only n3 reaches the loss: d/dn3 = e^x e^y1 e^y2 per element. */
+static void test_the_fuzz_program_findings_pass_exactly(void **state)
+{
+    (void)state;
+    for (int fast = 0; fast < 2; fast++) {
+        ad_check_opts o = opts(fast, 256);
+        o.fd = !fast;
+        o.n_directions = 2;
+        ad_tape *t = ad_tape_new(NULL);
+        ad_var n0 = ad_input(t, AD_MAT(2, 2), (double[]){-1.5, 1.25, 0.0, 0.75});
+        ad_var n1 = ad_input(t, AD_VEC(2), (double[]){0.5, 2.0});
+        ad_neg(t, n0);
+        ad_var f = ad_sum(t, ad_softmax(t, ad_add(t, n1, n0)));
+        ad_check_report r;
+        assert_int_equal(ad_check_grad(t, f, &o, &r), AD_OK);
+        assert_true(r.pass);
+        for (size_t i = 0; !fast && i < r.n_coords; i++)
+            assert_true(r.coords[i].ref == 0.0);
+        ad_check_report_free(&r);
+        ad_tape_free(t);
+
+        t = ad_tape_new(NULL);
+        ad_var in[4];
+        for (int i = 0; i < 4; i++)
+            in[i] = ad_input(t, AD_VEC(2), (double[]){1.75, 1.75});
+        ad_expm1(t, in[1]);
+        ad_var n5 = ad_expm1(t, in[3]), n6 = ad_expm1(t, n5), n7 = ad_expm1(t, in[3]);
+        ad_var n8 = ad_expm1(t, n5);
+        ad_expm1(t, n6);
+        ad_expm1(t, n7);
+        f = ad_sum(t, ad_expm1(t, n8));
+        assert_int_equal(ad_check_grad(t, f, &o, &r), AD_OK);
+        assert_true(r.pass);
+        double g = exp(1.75) * exp(expm1(1.75)) * exp(expm1(expm1(1.75)));
+        for (size_t i = 0; !fast && i < r.n_coords; i++)
+            assert_true(r.coords[i].node == in[3].index ? fabs(r.coords[i].ref - g) <= 1e-12 * g
+                                                        : r.coords[i].ref == 0.0);
+        ad_check_report_free(&r);
+        ad_tape_free(t);
+    }
+}
+
 /* ---- 5. a reference under a huge constant ---- */
 
 /* x y + 1e199 at x = 1, y = 2: d/dx = 2, d/dy = 1 exactly. At 256 bits the
@@ -407,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_zero_gradient_of_cancelling_terms_passes),
         cmocka_unit_test(test_a_wrong_derivative_just_above_the_zero_tolerance_fails),
         cmocka_unit_test(test_ill_conditioned_chain_gets_its_condition_as_tolerance),
+        cmocka_unit_test(test_the_fuzz_program_findings_pass_exactly),
         cmocka_unit_test(test_reference_under_a_huge_constant_raises_the_precision),
         cmocka_unit_test(test_a_step_beyond_a_domain_edge_is_made_smaller),
         cmocka_unit_test(test_an_undefined_reference_is_said_not_a_mismatch),
