@@ -165,7 +165,7 @@ static bool finite_xor(double a, double b)
  * only when a verdict needs it: it costs a tangent sweep of the tape. */
 static double est(run *s, const double *u, size_t k, ad_check_coord *co)
 {
-    if (!co->err_est && s->cond_ok)
+    if (co->err_est == 0.0 && s->cond_ok)
         co->err_est = ad__cond_err(&s->cond, u, k);
     return co->err_est;
 }

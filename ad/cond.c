@@ -8,7 +8,8 @@
  * Backward: the engine's gradient along a tangent T (a coordinate or a
  * direction) is sum over nodes of adj_i J_i T_in. Each local product is off
  *   - by its own rounding, (ulp_bwd_i + 2) eps |adj_i| sum_q |J_iq T_q|
- *     (the +2: the adjoint's accumulation and the product);
+ *     (the +2: the adjoint's accumulation and the product), plus (ulp_bwd_i
+ *     + 2) DBL_TRUE_MIN |T_q| for the absolute rounding of subnormal adjoints;
  *   - because J_i is evaluated at inputs that are off by E: |adj_i| |J_i(x
  *     +- E_r) T - J_i(x) T| for each input r, measured by the jvp at the
  *     displaced input (a displacement below one ulp is made one ulp and the
@@ -175,9 +176,16 @@ double ad__cond_err(ad__cond *cd, const double *u, size_t k)
             const double *one[AD_MAX_ARITY] = {NULL};
             one[q] = dx[q];
             n->op->jvp(&a, one, dy);
-            double w = (fmax(n->op->ulp_bwd, 0.5) + 2.0) * DBL_EPSILON;
+            double w = fmax(n->op->ulp_bwd, 0.5) + 2.0;
             for (size_t e = 0; e < n->count; e++) {
-                double term = w * fabs(n->grad[e]) * fabs(dy[e]);
+                double term = w * DBL_EPSILON * fabs(n->grad[e]) * fabs(dy[e]);
+                if (isfinite(term))
+                    err += term;
+            }
+            /* below DBL_MIN the input adjoints round absolutely: w DBL_TRUE_MIN
+             * each, reaching the gradient times the input's tangent */
+            for (size_t j = 0, m = t->nodes[n->in[q]].count; j < m; j++) {
+                double term = w * DBL_TRUE_MIN * fabs(dx[q][j]);
                 if (isfinite(term))
                     err += term;
             }

@@ -51,8 +51,10 @@ static int ref_at(const ad__node *n, const ad_tape *t, const ad__pin *p, unsigne
     ad_ref_args a = {.n_in = n->n_in, .ys = ad__scalar_shape, .attr = n->attr};
     for (unsigned i = 0; i < n->n_in; i++) {
         mpfr_set_d(x[i], t->nodes[n->in[i]].val[p->j[i]], MPFR_RNDN);
-        if (i == q && s)
-            (s > 0 ? mpfr_add : mpfr_sub)(x[i], x[i], delta, MPFR_RNDN);
+        if (i == q && s > 0)
+            mpfr_add(x[i], x[i], delta, MPFR_RNDN);
+        else if (i == q && s < 0)
+            mpfr_sub(x[i], x[i], delta, MPFR_RNDN);
         a.x[i] = x[i];
         a.xs[i] = ad__scalar_shape;
     }
