@@ -66,6 +66,35 @@ typedef struct ad__fd {
 /* Along coordinate k (u == NULL) or along direction u (n_coords doubles). */
 void ad__fd_run(ad__ctx *c, const double *u, size_t k, ad__fd *o);
 
+/* ---- pin.c: kink elements replayed as the engine's local linear map ---- */
+/* An output element of an elementwise op that sits exactly on a kink: the
+ * replay replaces it by y0 + sum_q s[q] (x_q[j[q]] - x0_q), its value and
+ * inputs at the unmoved point plus the engine's own local partials there,
+ * which pin.c has checked against the op's one-sided derivatives. */
+typedef struct ad__pin {
+    size_t node, elem;
+    size_t j[AD_MAX_ARITY];  /* the input element feeding elem               */
+    double s[AD_MAX_ARITY];  /* the op's backward at elem (one-hot cotangent) */
+    double lo[AD_MAX_ARITY], hi[AD_MAX_ARITY]; /* its one-sided partials (MPFR) */
+    bool valid;              /* every s[q] lies in [lo[q], hi[q]] (tolerance: pin.c) */
+} ad__pin;
+
+typedef struct ad__pins {
+    ad__pin *p;
+    size_t n;
+    size_t n_unpinned;       /* kink elements of ops that cannot be pinned     */
+    size_t unpinned_node;    /* the first of them                              */
+    size_t bad;              /* index of the first invalid pin, or n          */
+    size_t bytes;
+} ad__pins;
+
+/* Pins every element sitting exactly on a kink of a node the loss depends
+ * on, that depends on a leaf, and whose op can be pinned (elementwise, one
+ * or two inputs, backward and reference); counts the others in n_unpinned.
+ * @return AD_OK, or AD_ENOMEM/AD_EOVERFLOW recorded on the tape. */
+ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps);
+void ad__pins_free(const ad__ctx *c, ad__pins *ps);
+
 /* ---- replay.c: the program evaluated again in MPFR with each op's reference ---- */
 typedef struct ad__mp {
     const ad__ctx *c;
@@ -77,21 +106,44 @@ typedef struct ad__mp {
     size_t evals;           /* replays run: what a check costs                  */
     char note[160];         /* why a replay could not run                       */
     bool oom;               /* a reference returned AD_ENOMEM: the check fails  */
+    mpfr_exp_t emax;        /* largest exponent of any value of the last evals  */
+    const ad__pins *pins;   /* NULL: every node by its reference                */
+    __mpfr_struct *base;    /* per pin: y0 and x0 of each input (1 + AD_MAX_ARITY) */
+    mpfr_prec_t base_prec;  /* the precision base was taken at (0: not taken)  */
+    bool capture;           /* the running eval records base                    */
+    bool unpinned;          /* evaluate the pinned elements by reference too    */
+    unsigned max_prec;      /* raised up to this while a difference cancels     */
+    double vmax;            /* the largest finite magnitude on the tape         */
 } ad__mp;
+
+/* Return codes of the derivative functions besides 0. */
+enum {
+    AD__MP_NOREF = 1,       /* no reference, or it failed: the replay cannot run */
+    AD__MP_CANCELS = 2,     /* the difference cancels even at max_prec bits     */
+    AD__MP_UNDEFINED = 3,   /* every step leaves the function's domain          */
+};
 
 ad_status ad__mp_init(ad__mp *m, const ad__ctx *c, mpfr_prec_t prec);
 void ad__mp_free(ad__mp *m);
 void ad__mp_set_prec(ad__mp *m, mpfr_prec_t prec);
+/* Replays with the pins (NULL: none); allocates their base values.
+ * @return AD_OK or AD_ENOMEM (recorded). */
+ad_status ad__mp_use_pins(ad__mp *m, const ad__pins *pins);
 /* The loss at x + s*h*u (u NULL: along coordinate k) into out, where h is
  * the step the last ad__mp_step set. @return 0, or nonzero with m->note set. */
 int ad__mp_eval(ad__mp *m, const double *u, size_t k, int s, mpfr_ptr out);
 /* Sets the MPFR step for coordinate k (u NULL) or direction u:
- * 2^-(prec/3) * max(|x_k| (or max |x|), 2^-(prec/3)). */
+ * 2^-(prec/3) |x_k| (for x_k = 0: 2^-(2 prec/3) / max(1, largest value on
+ * the tape)), along u the smallest of these over the moved coordinates. */
 void ad__mp_step(ad__mp *m, const double *u, size_t k);
-/* Central derivative at the current precision. @return 0 or nonzero (note). */
-int ad__mp_central(ad__mp *m, const double *u, size_t k, mpfr_ptr d);
-/* One-sided derivatives (left, right). @return 0 or nonzero (note). */
-int ad__mp_sided(ad__mp *m, const double *u, size_t k, mpfr_ptr dl, mpfr_ptr dr);
+/* Central derivative at the current precision (raised while the difference
+ * cancels; a smaller or one-sided step at a domain edge); hint: the size of
+ * derivative worth resolving (the engine's |value|). @return 0 or AD__MP_*. */
+int ad__mp_central(ad__mp *m, const double *u, size_t k, double hint, mpfr_ptr d);
+/* One-sided derivatives (left, right), the step made 2^shrink times smaller.
+ * @return 0 or AD__MP_* (note). */
+int ad__mp_sided(ad__mp *m, const double *u, size_t k, double hint, long shrink, mpfr_ptr dl,
+                 mpfr_ptr dr);
 
 /* ---- ulps.c: errors measured in units in the last place of a double ---- */
 /* The spacing of doubles at |r| (DBL_TRUE_MIN below DBL_MIN). */
@@ -108,16 +160,38 @@ void ad__mp_str(mpfr_srcptr ref, char *buf, size_t len);
 ad_coord_class ad__kink_judge(ad__ctx *c, ad__mp *m, const double *u, size_t k, const ad__fd *fd,
                               double tol_ulps, ad_check_coord *out);
 
+/* ---- cond.c: how far rounding alone can move the engine's gradient ---- */
+typedef struct ad__cond {
+    const ad__ctx *c;
+    double *E;              /* per node element: forward error bound            */
+    double *T;              /* per node element: the tangent of the last estimate */
+    double *scr;            /* 4 * maxc doubles of scratch                      */
+    size_t *at;             /* per node: offset into E and T                    */
+    size_t maxc, bytes;
+} ad__cond;
+
+/* The forward error bounds of every node (the tape's adjoints must be those
+ * of the loss: ad__ctx_init ran the sweep). @return AD_OK, or recorded error. */
+ad_status ad__cond_init(const ad__ctx *c, ad__cond *cd);
+void ad__cond_free(ad__cond *cd);
+/* Verdicts allow this many times the estimate (a first-order bound: the
+ * factor covers its second-order terms). */
+#define AD__TOL_EST 4.0
+/* The estimated rounding error of the engine's gradient along u (n_coords
+ * doubles) or, u NULL, of coordinate k. Formula: cond.c. */
+double ad__cond_err(ad__cond *cd, const double *u, size_t k);
+
 /* ---- jvp.c ---- */
 /* Forward mode up to node last with flat tangents u over the context's leaves.
  * @return AD_OK, or AD_EUNSUPPORTED/AD_ENOMEM with why written (nothing recorded). */
 ad_status ad__jvp_flat(const ad__ctx *c, const double *u, double *dy, char *why, size_t len);
 
 /* ---- dot.c ---- */
-/* n random directions u: sum g_j u_j against the jvp; fills w.
+/* n random directions u: sum g_j u_j against the jvp; fills w; cd: the
+ * rounding estimate that widens the tolerance (NULL: none).
  * @return AD_OK, or the jvp's failure with why set. */
-ad_status ad__dot_test(const ad__ctx *c, ad_rng *rng, unsigned n, ad_check_witness *w, char *why,
-                       size_t len);
+ad_status ad__dot_test(const ad__ctx *c, ad__cond *cd, ad_rng *rng, unsigned n,
+                       ad_check_witness *w, char *why, size_t len);
 
 /* ---- report.c ---- */
 /* One line about a coordinate: what the text printer and the verify hook print. */

@@ -1,6 +1,8 @@
-/* kink.c - the verdict on a coordinate whose perturbation met a kink: the
- * engine must lie in the hull of the one-sided derivatives (the Clarke
- * subdifferential along that coordinate) and, exactly on a kink of a unary
+/* kink.c - the hull verdict on a coordinate whose perturbation met a kink the
+ * replay does not pin (pin.c): crossed within the FD step, one kink of an op
+ * that cannot be pinned, or no MPFR. The engine must lie in the hull of the
+ * loss's one-sided derivatives (the Clarke subdifferential along that
+ * coordinate when one kink is met) and, exactly on a kink of a unary
  * elementwise op, equal the op's declared choice carried through the chain. */
 #include <float.h>
 #include <math.h>
@@ -30,6 +32,11 @@ static bool declared_theta(const ad__ctx *c, const ad__node *n, size_t e, double
     return false;
 }
 
+static bool agree(double a, double b, double tol_ulps)
+{
+    return a == b || fabs(a - b) <= tol_ulps * ad__ulp_of(fmax(fabs(a), fabs(b)));
+}
+
 ad_coord_class ad__kink_judge(ad__ctx *c, ad__mp *m, const double *u, size_t k, const ad__fd *fd,
                               double tol_ulps, ad_check_coord *out)
 {
@@ -41,12 +48,27 @@ ad_coord_class ad__kink_judge(ad__ctx *c, ad__mp *m, const double *u, size_t k, 
     out->kink.exactly_on = c->piece0[fd->knode][fd->kelem] == AD_PIECE_KINK;
     double dl = fd->dl, dr = fd->dr, slack = fd->err;
     if (m) {
+        /* The replay's step may cross a kink only crossed in double (inputs
+         * of 1e-300 against a step of 2^-170), or meet curvature far larger
+         * than the loss's slope (a weight of 0 times an input of 2^513):
+         * the step shrinks by 2^-(prec/3) (at most 16 times; the precision
+         * follows, diff() in replay.c) until both sides repeat their value
+         * and, off the kink, agree with each other. */
         mpfr_t l, r;
         mpfr_inits2(m->prec, l, r, (mpfr_ptr)0);
-        if (ad__mp_sided(m, u, k, l, r) == 0) {
+        long third = (long)(m->prec / 3);
+        double pl = NAN, pr = NAN;
+        for (long shrink = 0; shrink <= 16 * third; shrink += third) {
+            if (ad__mp_sided(m, u, k, fabs(out->engine), shrink, l, r) != 0)
+                break;
             dl = mpfr_get_d(l, MPFR_RNDN);
             dr = mpfr_get_d(r, MPFR_RNDN);
             slack = 0.0;
+            if (agree(dl, pl, tol_ulps) && agree(dr, pr, tol_ulps) &&
+                (out->kink.exactly_on || agree(dl, dr, tol_ulps)))
+                break;
+            pl = dl;
+            pr = dr;
         }
         mpfr_clears(l, r, (mpfr_ptr)0);
     }

@@ -49,6 +49,8 @@ void ad__coord_line(const ad_check_coord *c, char *buf, size_t len)
         ADD(" mpfr %s", c->ref_str);
     if (!isnan(c->ulps))
         ADD(" ulps %.3g rel %.3g", c->ulps, c->rel);
+    if (c->err_est > 0)
+        ADD(" (rounding allows %.3g)", AD__TOL_EST * c->err_est);
     ADD(" %s", cls_str(c->cls));
     if (c->has_kink)
         ADD(" (%s kink of op %s, node %zu element %zu: one-sided %.17g, %.17g)",
@@ -143,16 +145,18 @@ ad_status ad_check_report_json(const ad_check_report *r, FILE *f)
         else
             bad |= fprintf(f, "%s{\"node\":%zu,\"element\":%zu,\"x\":", i ? "," : "", c->node,
                            c->element) < 0 || jnum(f, c->x);
-        const char *keys[] = {"engine", "fd", "fd_err", "ref", "ulps", "rel"};
-        const double vals[] = {c->engine, c->fd, c->fd_err, c->ref, c->ulps, c->rel};
-        for (int q = 0; q < 6; q++)
+        const char *keys[] = {"engine", "fd", "fd_err", "ref", "ulps", "rel", "err_est"};
+        const double vals[] = {c->engine, c->fd, c->fd_err, c->ref, c->ulps, c->rel, c->err_est};
+        for (int q = 0; q < 7; q++)
             bad |= fprintf(f, ",\"%s\":", keys[q]) < 0 || jnum(f, vals[q]);
         bad |= fputs(",\"ref_str\":", f) < 0 || jstr(f, c->ref_str);
         bad |= fprintf(f, ",\"class\":\"%s\"", cls_str(c->cls)) < 0;
         if (c->has_kink) {
             bad |= fputs(",\"kink\":{\"op\":", f) < 0 || jstr(f, c->kink.op);
-            bad |= fprintf(f, ",\"node\":%zu,\"element\":%zu,\"exactly_on\":%s,\"left\":", c->kink.node,
-                           c->kink.element, c->kink.exactly_on ? "true" : "false") < 0;
+            bad |= fprintf(f, ",\"node\":%zu,\"element\":%zu,\"exactly_on\":%s,\"pinned\":%s,"
+                              "\"left\":", c->kink.node, c->kink.element,
+                           c->kink.exactly_on ? "true" : "false",
+                           c->kink_pinned ? "true" : "false") < 0;
             bad |= jnum(f, c->kink.left) | (fputs(",\"right\":", f) < 0) | jnum(f, c->kink.right);
             bad |= fputc('}', f) == EOF;
         }

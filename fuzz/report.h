@@ -17,20 +17,12 @@ _Noreturn void fz_fail(const char *fmt, ...)
 const char *fz_mpfr_str(char *buf, size_t len, mpfr_srcptr x);
 
 /* Whether a failed ad_check_grad report is a finding: the check proved
- * something (not vacuous), an MPFR verdict rests on a confirmed reference, and
- * some coordinate (or direction) fails for a reason this function re-derives:
- * a plain mismatch larger than 2^-44 times adj (the largest adjoint on the
- * tape, at least 1: below it, rounding noise on a zero gradient), more than
- * 2^-30 relative (below: rounding in an ill-conditioned program), and more
- * than big 2^(96 - prec) when big, the largest magnitude on the tape, exceeds
- * 2^64 (below: the replay's difference cancelled at prec bits; this applies
- * to kink verdicts too); an engine NaN or inf
- * beside a finite reference (not a NaN reference beside a finite engine value:
- * the replay left the domain, a checker defect; nor one where adj is inf: an
- * adjoint overflowed and 0 * inf made the NaN). Kink verdicts ("kink-bad")
- * are not used: with several kinks on one coordinate the checker's interval
- * of two one-sided values is narrower than the valid choices, a defect of the
- * checker (fuzz/findings/README.md), not of the gradient. */
+ * something (not vacuous), an MPFR verdict rests on a confirmed reference,
+ * and a coordinate, a direction or the dot test fails, except an engine NaN
+ * or inf where adj (the largest adjoint on the tape) is inf: an adjoint
+ * overflowed and 0 * inf made the NaN, a limit of double that fuzz_op judges
+ * op by op. big (the largest magnitude on the tape) and prec are no longer
+ * needed: the checker raises its precision under cancellation itself. */
 struct ad_check_report;
 bool fz_check_conclusive(const struct ad_check_report *r, double big, double adj, unsigned prec);
 

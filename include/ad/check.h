@@ -12,7 +12,52 @@
 #include "op.h"
 #include "tape.h"
 
-/* ---- checking one program: ad_check_grad ---- */
+/* ---- checking one program: ad_check_grad ----
+ *
+ * Tolerances. A coordinate (or direction) passes the MPFR witness when the
+ * engine lies within the largest of
+ *   - max_ulps (default 64) ulps of the reference;
+ *   - 64 eps times the largest reference entry (normwise);
+ *   - 4 times err_est, the rounding error the program itself allows: forward
+ *     error bounds propagated along the tape (each op's ulp_fwd plus its
+ *     condition applied to its inputs' bounds, through its jvp), then, per
+ *     node, |adjoint| times the change of the local Jacobian-vector product
+ *     when an input moves by its bound, plus (ulp_bwd + 2) eps |adjoint|
+ *     |J T| for the backward's own rounding (ad/cond.c). A zero gradient of
+ *     cancelling terms (sum(softmax x)) gets the size of the terms that
+ *     cancelled; an ill-conditioned chain (expm1(expm1(expm1 x))) the
+ *     amplification of its forward errors. A non-finite term or an op
+ *     without jvp adds nothing. The dot test adds 8 err_est along u to its
+ *     normwise tolerance; FD adds 4 err_est to its own.
+ * The MPFR difference keeps at least 64 bits above the rounding of the
+ * largest value the replay held (x*y + 1e199): the precision is raised by
+ * what is missing, up to 4096 bits (beyond: the entry is skipped, the notes
+ * say "cancels"). A step that leaves the domain (sqrt near 0) is retried
+ * relative to the smallest moved input, then one-sided; when every step
+ * leaves it the entry is skipped and the notes say the reference is
+ * undefined (never a mismatch).
+ *
+ * Kinks. The engine's gradient where ops sit on kinks is the chain rule
+ * with each op's local choice, and the loss's one-sided derivatives do not
+ * bound it once two kinks meet one coordinate (relu(x) + abs(x) at 0:
+ * one-sided -1 and 2; relu' = g, abs' = 0 give g). So every output element
+ * that sits exactly on a kink of an elementwise op (one or two inputs) of a
+ * node the loss depends on is pinned (ad/pin.c): its local partials are
+ * read from the op's backward (one-hot cotangent) and must lie within the
+ * op's one-sided partials at its recorded inputs (MPFR, one element;
+ * tolerance: their truncation plus ulp_bwd), else the coordinate is
+ * kink-bad and the notes name the op; the replay then evaluates each pinned
+ * element as its linear map with those partials, so its derivative is the
+ * chain rule with the engine's choices, judged like a smooth coordinate
+ * (kink_pinned). Sound both ways: a right engine equals it up to rounding;
+ * a wrong backward anywhere, or a local choice that is no subgradient of its
+ * op, fails. It is the chain rule, not the Clarke hull of a composite: a
+ * composition of valid choices is accepted even where the composite's hull
+ * excludes it. Kinks only crossed within the FD step, or one kink of an op
+ * that cannot be pinned, keep the hull verdict (the engine within the
+ * loss's one-sided MPFR derivatives); two or more unpinnable kinks make the
+ * entry skipped (the notes say so): their one-sided values bound nothing.
+ */
 
 /* Settings: start from ad_check_opts_default() (or AD_CHECK_DEFAULTS). */
 typedef struct ad_check_opts {
@@ -40,10 +85,11 @@ AD_API ad_check_opts ad_check_opts_default(void);
 typedef enum ad_coord_class {
     AD_COORD_OK,            /* engine agrees with every witness                    */
     AD_COORD_MISMATCH,      /* engine disagrees beyond the tolerance               */
-    AD_COORD_KINK_OK,       /* on or across a kink: inside the one-sided hull      */
-    AD_COORD_KINK_BAD,      /* on or across a kink: outside the hull, or not the declared choice */
+    AD_COORD_KINK_OK,       /* on or across a kink: the pinned replay agrees, or inside the hull */
+    AD_COORD_KINK_BAD,      /* on or across a kink: disagrees, a choice is no subgradient, or outside the hull */
     AD_COORD_NAN_MISMATCH,  /* one of engine and reference is NaN/inf, the other not */
-    AD_COORD_SKIPPED,       /* not checked (x + h == x, non-finite input, ...)     */
+    AD_COORD_SKIPPED,       /* not checked (non-finite input, reference undefined or
+                               cancelling at 4096 bits, several unpinnable kinks)   */
 } ad_coord_class;
 
 /* A kink met by a coordinate: which node sat on or crossed it. */
@@ -70,6 +116,9 @@ typedef struct ad_check_coord {
     ad_coord_class cls;
     bool fd_overruled;      /* FD disagreed, but the confirmed MPFR reference agrees with the engine */
     bool has_kink;
+    bool kink_pinned;       /* judged against the replay with every kink at the engine's local slope */
+    double err_est;         /* how far rounding alone can move the engine's value (ad/cond.c);
+                               0: not needed by the verdict (computed only then) or none */
     ad_check_kink kink;
 } ad_check_coord;
 
@@ -103,7 +152,8 @@ typedef struct ad_check_report {
  * Runs the reverse sweep itself: the tape's values are left as they were,
  * nothing is added into parameters' gradients, and ad_grad afterwards gives
  * the gradients of this loss. Memory comes from the tape's allocator (MPFR's
- * limbs from GMP's). Tolerances and the kink verdict: README, "Checking gradients".
+ * limbs from GMP's). Tolerances and the kink verdict: above, and README,
+ * "Checking gradients".
  * @param t     a tape holding the recorded program
  * @param loss  a scalar variable of t
  * @param opts  settings, or NULL for the defaults

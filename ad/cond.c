@@ -1,0 +1,197 @@
+/* cond.c - how far rounding alone can move the engine's gradient: a
+ * first-order, condition-aware error estimate propagated along the tape.
+ *
+ * Forward: each node's value carries an absolute error bound
+ *     E_i = ulp_fwd_i ulp(v_i) + sum_q |J_iq E_q|      (leaves and constants: 0),
+ * each op's condition applied to its inputs' errors through its jvp (one
+ * input at a time, so that a difference does not cancel two errors).
+ * Backward: the engine's gradient along a tangent T (a coordinate or a
+ * direction) is sum over nodes of adj_i J_i T_in. Each local product is off
+ *   - by its own rounding, (ulp_bwd_i + 2) eps |adj_i| sum_q |J_iq T_q|
+ *     (the +2: the adjoint's accumulation and the product), plus (ulp_bwd_i
+ *     + 2) DBL_TRUE_MIN |T_q| for the absolute rounding of subnormal adjoints;
+ *   - because J_i is evaluated at inputs that are off by E: |adj_i| |J_i(x
+ *     +- E_r) T - J_i(x) T| for each input r, measured by the jvp at the
+ *     displaced input (a displacement below one ulp is made one ulp and the
+ *     change scaled back by E / ulp).
+ * The sum is the estimate: zero gradients of cancelling terms (sum(softmax
+ * x)) get the size of the terms that cancelled; ill-conditioned chains
+ * (expm1(expm1(expm1 x))) get the amplification of their forward errors.
+ * Elements exactly on a kink are not displaced: the replay pins them to the
+ * engine's own slope (pin.c). Where a bound reaches across a kink the
+ * estimate admits the other side's derivative, as rounding can. A
+ * non-finite term, or an op without jvp, adds nothing (never a larger
+ * tolerance than can be shown). */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+#include "check_int.h"
+
+ad_status ad__cond_init(const ad__ctx *c, ad__cond *cd)
+{
+    const ad_tape *t = c->t;
+    memset(cd, 0, sizeof *cd);
+    cd->c = c;
+    size_t n_nodes = c->last + 1, total = 0, maxc = 1;
+    for (size_t i = 0; i < n_nodes; i++) {
+        total += t->nodes[i].count;
+        if (t->nodes[i].count > maxc)
+            maxc = t->nodes[i].count;
+    }
+    size_t nd, b1, b2;
+    if (total > SIZE_MAX / 2 - 4 * maxc ||
+        !ad__mul_size(2 * total + 4 * maxc, sizeof(double), &b1) ||
+        !ad__mul_size(n_nodes, sizeof(size_t), &b2) || b1 > SIZE_MAX - b2)
+        return ad__fail(c->t, AD_EOVERFLOW, "ad_check_grad: the error estimate's size overflows");
+    nd = b1 + b2;
+    char *block = ad__alloc(&t->alloc, nd);
+    if (!block)
+        return ad__fail(c->t, AD_ENOMEM, NULL);
+    cd->bytes = nd;
+    cd->E = (double *)block;
+    cd->T = cd->E + total;
+    cd->scr = cd->T + total;
+    cd->at = (size_t *)(block + b1);
+    cd->maxc = maxc;
+    size_t at = 0;
+    for (size_t i = 0; i < n_nodes; i++) {
+        cd->at[i] = at;
+        at += t->nodes[i].count;
+    }
+    memset(cd->E, 0, total * sizeof(double));
+    /* the forward error bounds */
+    double *dy = cd->scr;
+    for (size_t i = 0; i < n_nodes; i++) {
+        const ad__node *n = &t->nodes[i];
+        if (n->kind != AD__NODE_OP)
+            continue;
+        double *E = cd->E + cd->at[i];
+        for (size_t e = 0; e < n->count; e++)
+            E[e] = fmax(n->op->ulp_fwd, 0.5) * ad__ulp_of(n->val[e]);
+        if (!n->op->jvp)
+            continue;
+        ad_op_args a;
+        ad__node_args(t, n, &a);
+        for (unsigned q = 0; q < n->n_in; q++) {
+            const double *dx[AD_MAX_ARITY] = {NULL};
+            dx[q] = cd->E + cd->at[n->in[q]];
+            n->op->jvp(&a, dx, dy);
+            for (size_t e = 0; e < n->count; e++)
+                E[e] += fabs(dy[e]);
+        }
+        for (size_t e = 0; e < n->count; e++)
+            if (!isfinite(E[e]) || !isfinite(n->val[e]))
+                E[e] = 0.0;
+    }
+    return AD_OK;
+}
+
+void ad__cond_free(ad__cond *cd)
+{
+    if (cd->E)
+        ad__free(&cd->c->t->alloc, cd->E, cd->bytes);
+    cd->E = NULL;
+}
+
+/* sum_e |adj_e| |J(x with input r displaced) T - d0|_e / 2 over the
+ * displacements up and down by E_r (at least one ulp, the change scaled back
+ * by E / displacement; elements exactly on a kink are left out). */
+static double displaced(const ad__cond *cd, size_t i, ad_op_args *a, const double *const *dx,
+                        unsigned r)
+{
+    const ad_tape *t = cd->c->t;
+    const ad__node *n = &t->nodes[i], *in = &t->nodes[n->in[r]];
+    const double *E = cd->E + cd->at[n->in[r]], *d0 = cd->T + cd->at[i];
+    const int *piece = cd->c->piece0[i];
+    double *xd = cd->scr, *dy = cd->scr + cd->maxc, *yd = cd->scr + 3 * cd->maxc, ratio = 0.0;
+    bool same = in->count == n->count;
+    for (size_t e = 0; e < in->count; e++) {
+        double d = fmax(E[e], ad__ulp_of(in->val[e]));
+        ratio = fmax(ratio, E[e] / d);
+    }
+    if (!(ratio > 0.0))
+        return 0.0;
+    const double *save = a->x[r], *ysave = a->y;
+    double sum = 0.0;
+    for (int s = -1; s <= 1; s += 2) {
+        for (size_t e = 0; e < in->count; e++)
+            xd[e] = in->val[e] + s * fmax(E[e], ad__ulp_of(in->val[e]));
+        a->x[r] = xd;
+        a->y = NULL; /* a jvp may read y (exp, expm1): recompute it there */
+        n->op->forward(a, yd);
+        a->y = yd;
+        n->op->jvp(a, dx, dy);
+        for (size_t e = 0; e < n->count; e++) {
+            if (piece && piece[e] == AD_PIECE_KINK)
+                continue;
+            double f = same ? E[e] / fmax(E[e], ad__ulp_of(in->val[e])) : ratio;
+            double term = fabs(n->grad[e]) * fabs(dy[e] - d0[e]) * f / 2.0;
+            if (isfinite(term))
+                sum += term;
+        }
+    }
+    a->x[r] = save;
+    a->y = ysave;
+    return sum;
+}
+
+double ad__cond_err(ad__cond *cd, const double *u, size_t k)
+{
+    const ad__ctx *c = cd->c;
+    const ad_tape *t = c->t;
+    double err = 0.0, *dy = cd->scr + 2 * cd->maxc;
+    for (size_t i = 0; i <= c->last; i++) {
+        const ad__node *n = &t->nodes[i];
+        double *T = cd->T + cd->at[i];
+        if (n->kind != AD__NODE_OP) {
+            size_t l = c->leaf_of[i];
+            for (size_t e = 0; e < n->count; e++)
+                T[e] = l == SIZE_MAX ? 0.0
+                       : u           ? u[c->off[l] + e]
+                                     : (c->off[l] + e == k ? 1.0 : 0.0);
+            continue;
+        }
+        memset(T, 0, n->count * sizeof(double));
+        if (!n->op->jvp)
+            continue;
+        ad_op_args a;
+        ad__node_args(t, n, &a);
+        const double *dx[AD_MAX_ARITY] = {NULL};
+        bool any = false;
+        for (unsigned q = 0; q < n->n_in; q++) {
+            const double *Tq = cd->T + cd->at[n->in[q]];
+            for (size_t e = 0; e < t->nodes[n->in[q]].count && !dx[q]; e++)
+                if (Tq[e] != 0.0)
+                    dx[q] = Tq;
+            any |= dx[q] != NULL;
+        }
+        if (!any)
+            continue;
+        n->op->jvp(&a, dx, T);
+        if (!n->grad)
+            continue;
+        for (unsigned q = 0; q < n->n_in; q++) { /* the backward's own rounding */
+            if (!dx[q])
+                continue;
+            const double *one[AD_MAX_ARITY] = {NULL};
+            one[q] = dx[q];
+            n->op->jvp(&a, one, dy);
+            double w = fmax(n->op->ulp_bwd, 0.5) + 2.0;
+            for (size_t e = 0; e < n->count; e++) {
+                double term = w * DBL_EPSILON * fabs(n->grad[e]) * fabs(dy[e]);
+                if (isfinite(term))
+                    err += term;
+            }
+            /* below DBL_MIN the input adjoints round absolutely: w DBL_TRUE_MIN
+             * each, reaching the gradient times the input's tangent */
+            for (size_t j = 0, m = t->nodes[n->in[q]].count; j < m; j++) {
+                double term = w * DBL_TRUE_MIN * fabs(dx[q][j]);
+                if (isfinite(term))
+                    err += term;
+            }
+        }
+        for (unsigned r = 0; r < n->n_in; r++) /* J at inputs off by their forward error */
+            err += displaced(cd, i, &a, dx, r);
+    }
+    return err;
+}
