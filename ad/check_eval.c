@@ -57,6 +57,7 @@ ad_status ad__ctx_init(ad__ctx *c, ad_tape *t, size_t last)
     size_t o_dpool = reserve(&z, c->pool_n, sizeof(size_t));
     size_t o_tmp = reserve(&z, c->max_count, 2 * sizeof(double));
     size_t o_mark = reserve(&z, c->max_count, 1);
+    size_t o_reach = reserve(&z, n_nodes, 1);
     if (z.overflow)
         return ad__fail(t, AD_EOVERFLOW, "ad_check_grad: the checker's buffers overflow size_t");
     char *block = ad__alloc(&t->alloc, z.bytes);
@@ -78,8 +79,10 @@ ad_status ad__ctx_init(ad__ctx *c, ad_tape *t, size_t last)
     size_t *dpool = (size_t *)(block + o_dpool);
     c->tmp = (double *)(block + o_tmp);
     c->mark = (uint8_t *)(block + o_mark);
+    c->reach = (uint8_t *)(block + o_reach);
     memset(c->dn, 0, n_nodes * sizeof(size_t));
     memset(c->mark, 0, c->max_count);
+    memset(c->reach, 0, n_nodes);
 
     size_t at = 0, pat = 0, li = 0, k = 0;
     for (size_t i = 0; i < n_nodes; i++) {

@@ -35,6 +35,7 @@ typedef struct ad__ctx {
     size_t max_count;       /* the largest node                                 */
     double *tmp;            /* 2 * max_count: a matmul column and its product   */
     uint8_t *mark;          /* max_count zeros: set and cleared by each use     */
+    uint8_t *reach;         /* per node, zeros: scratch for ad__pins_build      */
     double f0;              /* the loss at x                                    */
     double xmax;            /* max |x|                                          */
 } ad__ctx;

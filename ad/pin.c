@@ -129,24 +129,24 @@ static ad_status partials(const ad_tape *t, const ad__node *n, ad__pin *p)
     return AD_OK;
 }
 
-/* Marks in c->flag (bit 3, cleared after) the nodes the loss depends on. */
+/* Marks in c->reach (cleared after) the nodes the loss depends on. */
 #define REACH 8
 
 static bool on_kink_and_reached(const ad__ctx *c, size_t i)
 {
     const ad__node *n = &c->t->nodes[i];
-    return c->piece0[i] && n->needs_grad && (c->flag[i] & REACH);
+    return c->piece0[i] && n->needs_grad && (c->reach[i] & REACH);
 }
 
 ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps)
 {
     const ad_tape *t = c->t;
     memset(ps, 0, sizeof *ps);
-    c->flag[c->last] |= REACH;
+    c->reach[c->last] |= REACH;
     for (size_t i = c->last + 1; i-- > 0;)
-        if (c->flag[i] & REACH)
+        if (c->reach[i] & REACH)
             for (unsigned q = 0; q < t->nodes[i].n_in; q++)
-                c->flag[t->nodes[i].in[q]] |= REACH;
+                c->reach[t->nodes[i].in[q]] |= REACH;
     size_t work = 0;
     for (size_t i = 0; i <= c->last; i++) {
         const ad__node *n = &t->nodes[i];
@@ -209,7 +209,7 @@ ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps)
     }
 out:
     for (size_t i = 0; i <= c->last; i++)
-        c->flag[i] &= (uint8_t)~REACH;
+        c->reach[i] &= (uint8_t)~REACH;
     return st;
 }
 

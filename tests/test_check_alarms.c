@@ -232,10 +232,11 @@ static void test_a_direction_crossing_several_kinks_is_the_chain(void **state)
 
 /* ---- 3. a zero gradient of cancelling terms ---- */
 
-/* sum(softmax(v)) = 1 for every v: the gradient is exactly 0, the engine
- * gives rounding noise (y_j (1 - sum y) in double). At these points the
- * checks pass; the noise is nonzero at some, and the tolerance that admits
- * it is a few eps (the size of the terms that cancelled, about 1). */
+/* sum(log(exp(v)) - v) = 0 for every v: the gradient is exactly 0, the
+ * engine gives rounding noise ((1 / e^v) e^v - 1 in double; softmax's
+ * backward no longer does, it is exact for a uniform cotangent). At these
+ * points the checks pass; the noise is nonzero at some, and the tolerance
+ * that admits it is a few eps (the size of the terms that cancelled, 1). */
 static void test_zero_gradient_of_cancelling_terms_passes(void **state)
 {
     (void)state;
@@ -245,9 +246,12 @@ static void test_zero_gradient_of_cancelling_terms_passes(void **state)
         double v[4] = {-1.5 + 0.37 * k, 1.25 - 0.11 * k, 0.5 * k, 0.75};
         ad_var x = ad_input(t, (ad_shape){1, {4}}, v);
         ad_check_report r;
-        assert_int_equal(ad_check_grad(t, ad_sum(t, ad_softmax(t, x)), NULL, &r), AD_OK);
+        ad_var f = ad_sub(t, ad_log(t, ad_exp(t, x)), x);
+        assert_int_equal(ad_check_grad(t, ad_sum(t, f), NULL, &r), AD_OK);
         assert_true(r.pass);
         for (size_t i = 0; i < r.n_coords; i++) {
+            if (isnan(r.coords[i].ref))
+                continue; /* the replay's difference is exactly 0 at every precision: skipped as "cancels" */
             assert_true(r.coords[i].ref == 0.0);
             if (r.coords[i].engine == 0.0)
                 continue;
