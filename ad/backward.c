@@ -55,27 +55,6 @@ static bool needs_grad(const ad_tape *t, size_t i)
     return i < t->n_mat ? t->nodes[i].needs_grad : t->srec[i - t->n_mat].needs_grad;
 }
 
-/* The reverse sweep over deferred scalar nodes loss..n_mat (their compact
- * records, scalar.c's switch), after zeroing the slots an earlier sweep left. */
-static void deferred_sweep(ad_tape *t, size_t loss)
-{
-    for (size_t i = t->n_mat; i < t->swept && i <= loss; i++) {
-        double *g = ad__grad_of(t, i);
-        if (g)
-            *g = 0.0;
-    }
-    *ad__grad_of(t, loss) = 1.0;
-    for (size_t i = loss + 1; i-- > t->n_mat;) {
-        const ad__srec *r = &t->srec[i - t->n_mat];
-        if (!r->needs_grad)
-            continue;
-        double b = r->n_in > 1 ? ad__val_of(t, r->in[1])[0] : 0.0;
-        ad__scalar_backward(r->code, ad__val_of(t, r->in[0])[0], b, ad__val_of(t, i)[0],
-                            *ad__grad_of(t, i), t->relu_at_zero, ad__grad_of(t, r->in[0]),
-                            r->n_in > 1 ? ad__grad_of(t, r->in[1]) : NULL);
-    }
-}
-
 ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
 {
     if (!t)
@@ -104,7 +83,7 @@ ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
     if (st != AD_OK)
         return st;
     if (last >= t->n_mat)
-        deferred_sweep(t, last);
+        ad__scalar_sweep(t, last);
     else
         t->nodes[last].grad[0] = 1.0;
     if (t->swept < last + 1)

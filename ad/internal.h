@@ -162,6 +162,23 @@ double ad__scalar_forward(uint8_t code, double a, double b);
 void ad__scalar_backward(uint8_t code, double a, double b, double y, double gy, double kink,
                          double *ga, double *gb);
 
+/* The reverse sweep over deferred nodes loss..n_mat (whose zeroed slots the
+ * caller provides), exactly as ad__scalar_backward node by node. */
+void ad__scalar_sweep(ad_tape *t, size_t loss);
+/* The builders of the ops above (ad_add, ...) call these: ad_apply with the
+ * op's code known at compile time, the same results and errors. */
+ad_var ad__s_add(ad_tape *t, ad_var a, ad_var b);
+ad_var ad__s_sub(ad_tape *t, ad_var a, ad_var b);
+ad_var ad__s_mul(ad_tape *t, ad_var a, ad_var b);
+ad_var ad__s_div(ad_tape *t, ad_var a, ad_var b);
+ad_var ad__s_neg(ad_tape *t, ad_var x);
+ad_var ad__s_exp(ad_tape *t, ad_var x);
+ad_var ad__s_log(ad_tape *t, ad_var x);
+ad_var ad__s_sqrt(ad_tape *t, ad_var x);
+ad_var ad__s_tanh(ad_tape *t, ad_var x);
+ad_var ad__s_square(ad_tape *t, ad_var x);
+ad_var ad__s_relu(ad_tape *t, ad_var x);
+
 /* ---- backward (backward.c) and its verify hook (verify_hook.c) ---- */
 /* The reverse sweep alone: node gradients of everything up to loss, nothing
  * added into parameters, no verify hook. @return AD_OK or the tape's error. */

@@ -41,7 +41,8 @@ const ad_op *ad__scalar_op(uint8_t code)
     return code < sizeof ops / sizeof ops[0] ? ops[code] : NULL;
 }
 
-double ad__scalar_forward(uint8_t code, double a, double b)
+/* inline into the builders' entries below, where the code is a constant */
+static inline double forward(uint8_t code, double a, double b)
 {
     switch (code) {
     case S_ADD: return add_f(a, b);
@@ -58,6 +59,11 @@ double ad__scalar_forward(uint8_t code, double a, double b)
     case S_SIGMOID: return sigmoid_f(a, NULL);
     default: return NAN; /* unreachable: codes come from ad__scalar_code */
     }
+}
+
+double ad__scalar_forward(uint8_t code, double a, double b)
+{
+    return forward(code, a, b);
 }
 
 /* g times the derivative of a unary op at x (its output y), as its kernel forms it. */
@@ -100,5 +106,138 @@ void ad__scalar_backward(uint8_t code, double a, double b, double y, double gy, 
     default:
         if (ga) *ga += unary_vjp(code, gy, a, y, kink);
         return;
+    }
+}
+
+/* ---- the builders' entries: ad_apply for a rank-0 built-in op, fast ---- */
+
+/* The general path of the entries below, out of line so that the fast path
+ * keeps its handles in registers. */
+__attribute__((noinline, cold)) static ad_var general(ad_tape *t, const ad_op *op, unsigned n_in,
+                                                      ad_var a, ad_var b)
+{
+    return ad_apply(t, op, (ad_var[]){a, b}, n_in, NULL, 0);
+}
+
+/* What ad_apply(t, op, {a, b}, n_in, NULL, 0) does in the common case, with
+ * the op's code known at compile time: a tape without error or anomaly mode,
+ * valid handles (tape, generation, range), room for a compact record, rank-0
+ * inputs (deferred nodes or scalar records). Anything else (an error to
+ * report, a tensor, a full block) goes through ad_apply, which says what is
+ * wrong in the same words as always. */
+static inline ad_var apply(ad_tape *t, const ad_op *op, uint8_t code, unsigned n_in, ad_var a,
+                           ad_var b)
+{
+    if (__builtin_expect(!t, 0))
+        return AD_NIL;
+    size_t n = t->n_nodes, m = t->n_mat, j = n - m, k = t->sbase + j;
+    uint32_t id = t->id, gen = t->gen;
+    if (__builtin_expect((t->status != AD_OK) | t->anomaly, 0) || a.tape != id || a.gen != gen ||
+        b.tape != id || b.gen != gen || a.index >= n || b.index >= n || j >= t->cap_srec ||
+        k >= t->n_sblk * AD__SBLK || n >= UINT32_MAX - 1)
+        return general(t, op, n_in, a, b);
+    double x[2];
+    bool needs_grad = false;
+    for (unsigned i = 0; i < n_in; i++) {
+        uint32_t q = i ? b.index : a.index;
+        if (__builtin_expect(q >= m, 1)) {
+            x[i] = ad__pair(t, q)[0];
+            needs_grad |= t->srec[q - m].needs_grad;
+        } else {
+            const ad__node *nd = &t->nodes[q];
+            if (__builtin_expect(nd->shape->rank != 0, 0))
+                return general(t, op, n_in, a, b);
+            x[i] = nd->val[0];
+            needs_grad |= nd->needs_grad;
+        }
+    }
+    double *v = t->sblk[k / AD__SBLK] + 2 * (k % AD__SBLK);
+    v[0] = forward(code, x[0], n_in > 1 ? x[1] : 0.0);
+    v[1] = 0.0; /* the gradient slot: zero until a backward covers it */
+    t->srec[j] = (ad__srec){{a.index, n_in > 1 ? b.index : 0}, code, (uint8_t)n_in, needs_grad};
+    t->n_nodes = n + 1;
+    return (ad_var){(uint32_t)n, id, gen};
+}
+
+#define BINARY(name, code) \
+    ad_var ad__s_##name(ad_tape *t, ad_var a, ad_var b) { return apply(t, &ad_op_##name, code, 2, a, b); }
+#define UNARY(name, code) \
+    ad_var ad__s_##name(ad_tape *t, ad_var x) { return apply(t, &ad_op_##name, code, 1, x, x); }
+BINARY(add, S_ADD)
+BINARY(sub, S_SUB)
+BINARY(mul, S_MUL)
+BINARY(div, S_DIV)
+UNARY(neg, S_NEG)
+UNARY(exp, S_EXP)
+UNARY(log, S_LOG)
+UNARY(sqrt, S_SQRT)
+UNARY(tanh, S_TANH)
+UNARY(square, S_SQUARE)
+UNARY(relu, S_RELU)
+
+/* ---- the reverse sweep over deferred nodes ---- */
+
+void ad__scalar_sweep(ad_tape *t, size_t loss)
+{
+    size_t m = t->n_mat;
+    for (size_t i = m; i < t->swept && i <= loss; i++) {
+        double *g = ad__grad_of(t, i);
+        if (g)
+            *g = 0.0;
+    }
+    *ad__grad_of(t, loss) = 1.0;
+    const double kink = t->relu_at_zero;
+    /* A chain's link: node i's last term, from node i + 1, waits in acc for
+     * the next step instead of going through memory, so that step does not
+     * wait for a store to reach a load. The sum is the same, M + c. -0.0 is
+     * the empty term: M + -0.0 is M for every M, -0.0 included. */
+    double acc = -0.0;
+    for (size_t i = loss + 1; i-- > m;) {
+        const ad__srec *r = &t->srec[i - m];
+        if (!r->needs_grad)
+            continue; /* then nothing waits in acc: only nodes with a slot get terms */
+        double *yv = ad__pair(t, i);
+        double gy = yv[1] + acc, y = yv[0];
+        yv[1] = gy;
+        acc = -0.0;
+        uint32_t i0 = r->in[0], i1 = r->in[1];
+        double a = ad__val_of(t, i0)[0], *g0 = ad__grad_of(t, i0);
+        if (r->n_in == 1) {
+            if (!g0)
+                continue;
+            double c = unary_vjp(r->code, gy, a, y, kink);
+            if (i0 + 1 == i && i0 >= m)
+                acc = c;
+            else
+                *g0 += c;
+            continue;
+        }
+        double b = ad__val_of(t, i1)[0], *g1 = ad__grad_of(t, i1);
+        /* x op x adds twice to one slot, input 0 first, through memory */
+        bool link0 = i0 + 1 == i && i0 >= m && i1 != i0, link1 = i1 + 1 == i && i1 >= m && i1 != i0;
+        double c0 = 0.0, c1 = 0.0;
+        switch (r->code) {
+        case S_MUL: c0 = gy * mul_da(a, b, y), c1 = gy * mul_db(a, b, y); break;
+        case S_ADD: c0 = gy * add_da(a, b, y), c1 = gy * add_db(a, b, y); break;
+        case S_SUB: c0 = gy * sub_da(a, b, y), c1 = gy * sub_db(a, b, y); break;
+        default: /* S_DIV: its terms cost a division or more, so only the wanted ones */
+            if (g0)
+                c0 = div_vda(gy, a, b, y);
+            if (g1)
+                c1 = div_vdb(gy, a, b, y);
+            break;
+        }
+        if (g0) {
+            if (link0)
+                acc = c0;
+            else
+                *g0 += c0;
+        }
+        if (g1) {
+            if (link1)
+                acc = c1;
+            else
+                *g1 += c1;
+        }
     }
 }

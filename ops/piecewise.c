@@ -1,5 +1,6 @@
 /* piecewise.c - ops with kinks: every kink of the library lives in this file. */
 #include "elem.h" /* relu_f, relu_df: shared with the scalar path */
+#include "../ad/internal.h" /* ad__s_relu */
 
 /* ---- relu: y = max(0, x); dx = 1 for x > 0, 0 for x < 0, the tape's
  * relu_at_zero at x = 0 (default 0 as PyTorch and JAX; any value in [0, 1]
@@ -27,7 +28,7 @@ const ad_op ad_op_relu = {
     AD__KERNEL_SLOTS(relu), .piece = relu_piece, .kinks = relu_kinks, .n_kinks = 1,
     .domain = {{-10}, {10}}, .ulp_fwd = 0, .ulp_bwd = 0,
 };
-ad_var ad_relu(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_relu, &x, 1, NULL, 0); }
+ad_var ad_relu(ad_tape *t, ad_var x) { return ad__s_relu(t, x); }
 
 /* ---- the abs-like subgradient, shared by abs, l1_loss and l1_penalty:
  * sign(d), 0 at d = 0 (PyTorch's sgn; the midpoint of [-1, 1]) ---- */

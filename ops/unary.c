@@ -1,6 +1,7 @@
 /* unary.c - smooth elementwise functions: exp, expm1, log, log1p, sqrt, square, sin, cos, tanh, pow.
  * The per-element formulas of exp, log, sqrt, tanh and square are in elem.h (shared with the scalar path). */
 #include "elem.h"
+#include "../ad/internal.h" /* ad__s_*: the scalar builders' entries */
 
 /* Bounds: glibc documents exp, log within 1 ulp and tanh within 2 ulps on
  * x86_64; sqrt is correctly rounded. Backward adds one multiply (and the
@@ -14,7 +15,7 @@ const ad_op ad_op_exp = {
     .name = "exp", .math = "e^x", .arity = 1, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(exp), .domain = {{-700}, {700}}, .ulp_fwd = 1, .ulp_bwd = 2,
 };
-ad_var ad_exp(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_exp, &x, 1, NULL, 0); }
+ad_var ad_exp(ad_tape *t, ad_var x) { return ad__s_exp(t, x); }
 
 /* ---- log: y = ln x; dx = 1 / x, formed as g / x (1 / x overflows for
  * x < 2^-1024 where g / x may not) ---- */
@@ -24,7 +25,7 @@ const ad_op ad_op_log = {
     .name = "log", .math = "ln(x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(log), .domain = {{1e-300}, {1e300}}, .ulp_fwd = 1, .ulp_bwd = 1.5,
 };
-ad_var ad_log(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_log, &x, 1, NULL, 0); }
+ad_var ad_log(ad_tape *t, ad_var x) { return ad__s_log(t, x); }
 
 /* ---- sqrt: y = sqrt(x); dx = 1 / (2 y), +inf at x = 0 (the one-sided derivative) ---- */
 static int sqrt_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_sqrt(y, x, r); return 0; }
@@ -34,7 +35,7 @@ const ad_op ad_op_sqrt = {
     AD__KERNEL_SLOTS(sqrt), .domain = {{1e-300}, {1e300}}, .ulp_fwd = 0.5,
     .ulp_bwd = 2, /* y, 0.5 / y and the cotangent each round: 1.81 measured */
 };
-ad_var ad_sqrt(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_sqrt, &x, 1, NULL, 0); }
+ad_var ad_sqrt(ad_tape *t, ad_var x) { return ad__s_sqrt(t, x); }
 
 /* ---- tanh: y = tanh x; dx = 1 - y^2, computed as sech^2 x = 4e / (1 + e)^2 with
  * e = exp(-2|x|): 1 - y^2 cancels catastrophically once |y| nears 1 ---- */
@@ -46,7 +47,7 @@ const ad_op ad_op_tanh = {
      * exp, a square and a division (3.81 measured, the tangent 4.04) */
     AD__KERNEL_SLOTS(tanh), .domain = {{-20}, {20}}, .ulp_fwd = 2.5, .ulp_bwd = 5,
 };
-ad_var ad_tanh(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_tanh, &x, 1, NULL, 0); }
+ad_var ad_tanh(ad_tape *t, ad_var x) { return ad__s_tanh(t, x); }
 
 /* ---- expm1: y = e^x - 1; dx = e^x, from x (y + 1 would cancel to 0 for very
  * negative x, where e^x is still representable), g e^x by ad__exp_mul: below
@@ -84,7 +85,7 @@ const ad_op ad_op_square = {
     .name = "square", .math = "x^2", .arity = 1, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(square), .domain = {{-1e150}, {1e150}}, .ulp_fwd = 0.5, .ulp_bwd = 0.5,
 };
-ad_var ad_square(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_square, &x, 1, NULL, 0); }
+ad_var ad_square(ad_tape *t, ad_var x) { return ad__s_square(t, x); }
 
 /* ---- sin: y = sin x; dx = cos x ---- */
 static double sin_f(double x, const double *attr) { (void)attr; return sin(x); }

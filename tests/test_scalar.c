@@ -56,15 +56,42 @@ static void make_program(ad_rng *r, program *p)
     }
 }
 
-/* Records p on t through ops[]; v receives every variable. */
-static void record(ad_tape *t, const program *p, const ad_op *const *ops, ad_var *v)
+/* The builders of builtin[] (sigmoid's has no entry of its own: ad_apply). */
+static ad_var build(ad_tape *t, unsigned op, ad_var a, ad_var b)
+{
+    switch (op) {
+    case 0: return ad_add(t, a, b);
+    case 1: return ad_sub(t, a, b);
+    case 2: return ad_mul(t, a, b);
+    case 3: return ad_div(t, a, b);
+    case 4: return ad_neg(t, a);
+    case 5: return ad_exp(t, a);
+    case 6: return ad_log(t, a);
+    case 7: return ad_sqrt(t, a);
+    case 8: return ad_tanh(t, a);
+    case 9: return ad_square(t, a);
+    case 10: return ad_relu(t, a);
+    default: return ad_sigmoid(t, a);
+    }
+}
+
+/* Records p on t through ops[], or through the builders when ops is NULL; v
+ * receives every variable. split: the compact records are written out halfway
+ * (a label does that), so the nodes after it chain from full node records. */
+static void record(ad_tape *t, const program *p, const ad_op *const *ops, ad_var *v, bool split)
 {
     for (unsigned i = 0; i < N_IN; i++)
         v[i] = ad_scalar(t, p->in[i]);
     v[N_IN] = ad_const(t, AD_SCALAR, (double[]){0.75});
     for (unsigned s = 0; s < STEPS; s++) {
-        const ad_op *op = ops[p->op[s]];
+        if (split && s == STEPS / 2)
+            ad_var_label(t, v[N_IN + s], "half");
         ad_var in[2] = {v[p->a[s]], v[p->b[s]]};
+        if (!ops) {
+            v[N_IN + 1 + s] = build(t, p->op[s], in[0], in[1]);
+            continue;
+        }
+        const ad_op *op = ops[p->op[s]];
         v[N_IN + 1 + s] = ad_apply(t, op, in, op->arity, NULL, 0);
     }
 }
@@ -94,32 +121,80 @@ static void test_scalar_path_matches_general_path_bit_for_bit(void **state)
         general[k] = &copy[k];
     }
     ad_rng r = ad_rng_make(2026);
-    ad_tape *fast = ad_tape_new(NULL), *gen = ad_tape_new(NULL);
-    ad_var vf[N_IN + 1 + STEPS], vg[N_IN + 1 + STEPS];
+    /* through ad_apply with the built-in descriptors, through the builders'
+     * own entries, and through the copies (the general path) */
+    ad_tape *fast = ad_tape_new(NULL), *built = ad_tape_new(NULL), *gen = ad_tape_new(NULL);
+    ad_var vf[N_IN + 1 + STEPS], vb[N_IN + 1 + STEPS], vg[N_IN + 1 + STEPS];
     unsigned n = N_IN + 1 + STEPS;
     for (unsigned prog = 0; prog < 400; prog++) {
         program p;
         make_program(&r, &p);
         ad_tape_reset(fast);
+        ad_tape_reset(built);
         ad_tape_reset(gen);
-        double kink = prog % 2 ? 0.5 : 0.0; /* relu'(0) is the tape's setting on both paths */
+        double kink = prog % 2 ? 0.5 : 0.0; /* relu'(0) is the tape's setting on all paths */
         assert_int_equal(ad_tape_set_relu_at_zero(fast, kink), AD_OK);
+        assert_int_equal(ad_tape_set_relu_at_zero(built, kink), AD_OK);
         assert_int_equal(ad_tape_set_relu_at_zero(gen, kink), AD_OK);
-        record(fast, &p, builtin, vf);
-        record(gen, &p, general, vg);
+        bool split = prog % 3 == 0;
+        record(fast, &p, builtin, vf, split);
+        record(built, &p, NULL, vb, split);
+        record(gen, &p, general, vg, split);
         assert_int_equal(ad_tape_status(fast), AD_OK);
+        assert_int_equal(ad_tape_status(built), AD_OK);
         assert_int_equal(ad_tape_status(gen), AD_OK);
         /* a backward from the end, then from a middle variable on the same
          * recording: the second re-zeroes what the first left */
         assert_int_equal(ad_backward(fast, vf[n - 1]), AD_OK);
+        assert_int_equal(ad_backward(built, vb[n - 1]), AD_OK);
         assert_int_equal(ad_backward(gen, vg[n - 1]), AD_OK);
         assert_same_tapes(fast, gen, vf, vg, n, prog);
+        assert_same_tapes(built, gen, vb, vg, n, prog);
         assert_int_equal(ad_backward(fast, vf[n / 2]), AD_OK);
+        assert_int_equal(ad_backward(built, vb[n / 2]), AD_OK);
         assert_int_equal(ad_backward(gen, vg[n / 2]), AD_OK);
         assert_same_tapes(fast, gen, vf, vg, n, prog);
+        assert_same_tapes(built, gen, vb, vg, n, prog);
     }
     ad_tape_free(fast);
+    ad_tape_free(built);
     ad_tape_free(gen);
+}
+
+/* The builders' own entries check what ad_apply checks, in its words: a
+ * handle past the end, a handle from before a reset, one from another tape,
+ * the nil variable, a tensor (general path), a tape in error (no record). */
+static void test_scalar_builders_reject_what_ad_apply_rejects(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL), *u = ad_tape_new(NULL);
+    ad_var x = ad_scalar(t, 2.0), y = ad_mul(t, x, x);
+    ad_var past = y;
+    past.index++;
+    assert_true(ad_var_is_nil(ad_add(t, y, past)));
+    assert_non_null(strstr(ad_tape_error(t), "ad_add: variable 2 is past the tape's end (2 nodes)"));
+    size_t before = ad_tape_size(t);
+    assert_true(ad_var_is_nil(ad_relu(t, x))); /* sticky: nothing recorded */
+    assert_int_equal(ad_tape_size(t), before);
+    ad_tape_reset(t);
+    ad_var z = ad_scalar(t, 1.0);
+    assert_true(ad_var_is_nil(ad_sub(t, z, y)));
+    assert_non_null(strstr(ad_tape_error(t), "ad_sub: stale variable 1"));
+    ad_tape_reset(t);
+    z = ad_scalar(t, 1.0);
+    ad_var w = ad_scalar(u, 1.0);
+    assert_true(ad_var_is_nil(ad_div(t, z, w)));
+    assert_non_null(strstr(ad_tape_error(t), "ad_div: variable 0 belongs to another tape"));
+    ad_tape_reset(t);
+    assert_true(ad_var_is_nil(ad_tanh(t, AD_NIL)));
+    assert_non_null(strstr(ad_tape_error(t), "ad_tanh: the nil variable"));
+    ad_tape_reset(t);
+    ad_var v = ad_input(t, AD_VEC(2), (double[]){1.0, -1.0});
+    ad_var s = ad_sum(t, ad_relu(t, ad_mul(t, ad_scalar(t, 3.0), v))); /* tensor ops: general path */
+    assert_int_equal(ad_backward(t, s), AD_OK);
+    assert_true(ad_grad(t, v)[0] == 3.0 && ad_grad(t, v)[1] == 0.0);
+    ad_tape_free(t);
+    ad_tape_free(u);
 }
 
 /* d/da (a / b) = 1/b, d/db = -a/b^2; sigmoid'(x) = s(x)(1 - s(x)); relu'(0) = the setting. */
@@ -246,6 +321,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scalar_path_matches_general_path_bit_for_bit),
+        cmocka_unit_test(test_scalar_builders_reject_what_ad_apply_rejects),
         cmocka_unit_test(test_scalar_path_gradients_follow_the_formulas),
         cmocka_unit_test(test_scalar_path_mixes_with_tensors),
         cmocka_unit_test(test_scalar_path_keeps_anomaly_mode),
