@@ -112,11 +112,22 @@ void ad__scalar_backward(uint8_t code, double a, double b, double y, double gy, 
 /* ---- the builders' entries: ad_apply for a rank-0 built-in op, fast ---- */
 
 /* The general path of the entries below, out of line so that the fast path
- * keeps its handles in registers. */
-__attribute__((noinline, cold)) static ad_var general(ad_tape *t, const ad_op *op, unsigned n_in,
-                                                      ad_var a, ad_var b)
+ * keeps its handles in registers (all six arguments fit in registers). */
+__attribute__((noinline, cold)) static ad_var general(ad_tape *t, ad_var a, ad_var b, uint8_t code)
 {
-    return ad_apply(t, op, (ad_var[]){a, b}, n_in, NULL, 0);
+    const ad_op *op = ad__scalar_op(code);
+    return ad_apply(t, op, (ad_var[]){a, b}, op->arity, NULL, 0);
+}
+
+/* A full node record's value and needs-gradient; false when it is not a scalar. */
+static inline bool leaf(const ad_tape *t, uint32_t q, double *x, bool *needs_grad)
+{
+    const ad__node *nd = &t->nodes[q];
+    if (nd->shape->rank != 0)
+        return false;
+    *x = nd->val[0];
+    *needs_grad = nd->needs_grad;
+    return true;
 }
 
 /* What ad_apply(t, op, {a, b}, n_in, NULL, 0) does in the common case, with
@@ -135,26 +146,36 @@ static inline ad_var apply(ad_tape *t, const ad_op *op, uint8_t code, unsigned n
     if (__builtin_expect((t->status != AD_OK) | t->anomaly, 0) || a.tape != id || a.gen != gen ||
         b.tape != id || b.gen != gen || a.index >= n || b.index >= n || j >= t->cap_srec ||
         k >= t->n_sblk * AD__SBLK || n >= UINT32_MAX - 1)
-        return general(t, op, n_in, a, b);
-    double x[2];
-    bool needs_grad = false;
-    for (unsigned i = 0; i < n_in; i++) {
-        uint32_t q = i ? b.index : a.index;
-        if (__builtin_expect(q >= m, 1)) {
-            x[i] = ad__pair(t, q)[0];
-            needs_grad |= t->srec[q - m].needs_grad;
-        } else {
-            const ad__node *nd = &t->nodes[q];
-            if (__builtin_expect(nd->shape->rank != 0, 0))
-                return general(t, op, n_in, a, b);
-            x[i] = nd->val[0];
-            needs_grad |= nd->needs_grad;
+        return general(t, a, b, code);
+    /* the inputs' values and whether one needs a gradient */
+    double xa, xb = 0.0;
+    bool needs_grad;
+    if (__builtin_expect(a.index >= m, 1)) {
+        xa = ad__pair(t, a.index)[0];
+        needs_grad = t->srec[a.index - m].needs_grad;
+    } else if (!leaf(t, a.index, &xa, &needs_grad)) {
+        return general(t, a, b, code);
+    }
+    if (n_in > 1) {
+        bool nb;
+        if (__builtin_expect(b.index >= m, 1)) {
+            xb = ad__pair(t, b.index)[0];
+            nb = t->srec[b.index - m].needs_grad;
+        } else if (!leaf(t, b.index, &xb, &nb)) {
+            return general(t, a, b, code);
         }
+        needs_grad |= nb;
     }
     double *v = t->sblk[k / AD__SBLK] + 2 * (k % AD__SBLK);
-    v[0] = forward(code, x[0], n_in > 1 ? x[1] : 0.0);
+    v[0] = forward(code, xa, xb);
     v[1] = 0.0; /* the gradient slot: zero until a backward covers it */
-    t->srec[j] = (ad__srec){{a.index, n_in > 1 ? b.index : 0}, code, (uint8_t)n_in, needs_grad};
+    /* field by field: a compound literal becomes vector shuffles here */
+    ad__srec *r = &t->srec[j];
+    r->in[0] = a.index;
+    r->in[1] = n_in > 1 ? b.index : 0;
+    r->code = code;
+    r->n_in = (uint8_t)n_in;
+    r->needs_grad = needs_grad;
     t->n_nodes = n + 1;
     return (ad_var){(uint32_t)n, id, gen};
 }
