@@ -90,6 +90,11 @@ struct ad_tape {
     size_t cap_srec, n_mat, sbase;
     double **sblk;              /* AD__SBLK pairs each                     */
     size_t n_sblk, cap_sblk;
+    /* The builders' fast entries (scalar.c) record node n in place while
+     * n < s_lim, its pair at n + s_off: room in srec and in the blocks, below
+     * the node limit. Set by ad__defer, 0 (ask ad__defer) after anything else
+     * moves n_mat or sbase. */
+    size_t s_lim, s_off;
 };
 enum { AD__SBLK = 4096 };
 

@@ -119,6 +119,12 @@ __attribute__((noinline, cold)) static ad_var general(ad_tape *t, ad_var a, ad_v
     return ad_apply(t, op, (ad_var[]){a, b}, op->arity, NULL, 0);
 }
 
+/* Pair k of the value store. */
+static inline double *pair_at(const ad_tape *t, size_t k)
+{
+    return t->sblk[k / AD__SBLK] + 2 * (k % AD__SBLK);
+}
+
 /* A full node record's value and needs-gradient; false when it is not a scalar. */
 static inline bool leaf(const ad_tape *t, uint32_t q, double *x, bool *needs_grad)
 {
@@ -141,17 +147,16 @@ static inline ad_var apply(ad_tape *t, const ad_op *op, uint8_t code, unsigned n
 {
     if (__builtin_expect(!t, 0))
         return AD_NIL;
-    size_t n = t->n_nodes, m = t->n_mat, j = n - m, k = t->sbase + j;
+    size_t n = t->n_nodes, m = t->n_mat, off = t->s_off;
     uint32_t id = t->id, gen = t->gen;
     if (__builtin_expect((t->status != AD_OK) | t->anomaly, 0) || a.tape != id || a.gen != gen ||
-        b.tape != id || b.gen != gen || a.index >= n || b.index >= n || j >= t->cap_srec ||
-        k >= t->n_sblk * AD__SBLK || n >= UINT32_MAX - 1)
+        b.tape != id || b.gen != gen || a.index >= n || b.index >= n || n >= t->s_lim)
         return general(t, a, b, code);
     /* the inputs' values and whether one needs a gradient */
     double xa, xb = 0.0;
     bool needs_grad;
     if (__builtin_expect(a.index >= m, 1)) {
-        xa = ad__pair(t, a.index)[0];
+        xa = pair_at(t, a.index + off)[0];
         needs_grad = t->srec[a.index - m].needs_grad;
     } else if (!leaf(t, a.index, &xa, &needs_grad)) {
         return general(t, a, b, code);
@@ -159,18 +164,18 @@ static inline ad_var apply(ad_tape *t, const ad_op *op, uint8_t code, unsigned n
     if (n_in > 1) {
         bool nb;
         if (__builtin_expect(b.index >= m, 1)) {
-            xb = ad__pair(t, b.index)[0];
+            xb = pair_at(t, b.index + off)[0];
             nb = t->srec[b.index - m].needs_grad;
         } else if (!leaf(t, b.index, &xb, &nb)) {
             return general(t, a, b, code);
         }
         needs_grad |= nb;
     }
-    double *v = t->sblk[k / AD__SBLK] + 2 * (k % AD__SBLK);
+    double *v = pair_at(t, n + off);
     v[0] = forward(code, xa, xb);
     v[1] = 0.0; /* the gradient slot: zero until a backward covers it */
     /* field by field: a compound literal becomes vector shuffles here */
-    ad__srec *r = &t->srec[j];
+    ad__srec *r = &t->srec[n - m];
     r->in[0] = a.index;
     r->in[1] = n_in > 1 ? b.index : 0;
     r->code = code;

@@ -55,6 +55,13 @@ bool ad__defer(ad_tape *t, const char *name, uint8_t code, const uint32_t *idx, 
     v[1] = 0.0; /* the gradient slot: zero until a backward covers it */
     t->srec[j] = (ad__srec){{idx[0], n_in > 1 ? idx[1] : 0}, code, (uint8_t)n_in, needs_grad};
     t->n_nodes++;
+    /* the fast entries' room: below every limit room() and the check above
+     * enforce (the blocks hold pairs sbase.. for nodes n_mat..) */
+    size_t lim = t->n_mat + t->cap_srec, blk = t->n_sblk * AD__SBLK - t->sbase + t->n_mat;
+    if (blk < lim)
+        lim = blk;
+    t->s_lim = lim < UINT32_MAX - 1 ? lim : UINT32_MAX - 1;
+    t->s_off = t->sbase - t->n_mat; /* wraps when sbase < n_mat: only sums of it are used */
     return true;
 }
 
@@ -87,6 +94,7 @@ bool ad__tape_sync(const ad_tape *ct)
     }
     t->sbase += np;
     t->n_mat = t->n_nodes;
+    t->s_lim = 0;
     return true;
 }
 

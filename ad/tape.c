@@ -78,7 +78,7 @@ void ad_tape_reset(ad_tape *t)
         return;
     unbind_params(t);
     ad__arena_rewind(&t->arena);
-    t->n_nodes = t->n_mat = t->sbase = 0;
+    t->n_nodes = t->n_mat = t->sbase = t->s_lim = 0;
     t->swept = t->general_hi = 0;
     t->gen++;
     if (t->gen == 0)
@@ -215,6 +215,7 @@ bool ad__nodes_reserve(ad_tape *t, size_t want)
 static ad_var commit(ad_tape *t)
 {
     t->n_mat = ++t->n_nodes;
+    t->s_lim = 0; /* n_mat moved: the fast entries ask ad__defer again */
     return ad__var_of(t, t->n_nodes - 1);
 }
 
