@@ -203,9 +203,23 @@ UNARY(relu, S_RELU)
 
 /* ---- the reverse sweep over deferred nodes ---- */
 
+/* Node q's value and gradient slot (*grad NULL: it needs none), deferred
+ * (its pair is q + off) or not. */
+static inline double *slot(const ad_tape *t, size_t q, size_t m, size_t off, double **grad)
+{
+    if (__builtin_expect(q >= m, 1)) {
+        double *p = pair_at(t, q + off);
+        *grad = t->srec[q - m].needs_grad ? p + 1 : NULL;
+        return p;
+    }
+    const ad__node *nd = &t->nodes[q];
+    *grad = nd->needs_grad ? nd->grad : NULL;
+    return nd->val;
+}
+
 void ad__scalar_sweep(ad_tape *t, size_t loss)
 {
-    size_t m = t->n_mat;
+    size_t m = t->n_mat, off = t->sbase - m; /* wraps when sbase < m: only sums are used */
     for (size_t i = m; i < t->swept && i <= loss; i++) {
         double *g = ad__grad_of(t, i);
         if (g)
@@ -222,12 +236,12 @@ void ad__scalar_sweep(ad_tape *t, size_t loss)
         const ad__srec *r = &t->srec[i - m];
         if (!r->needs_grad)
             continue; /* then nothing waits in acc: only nodes with a slot get terms */
-        double *yv = ad__pair(t, i);
+        double *yv = pair_at(t, i + off);
         double gy = yv[1] + acc, y = yv[0];
         yv[1] = gy;
         acc = -0.0;
         uint32_t i0 = r->in[0], i1 = r->in[1];
-        double a = ad__val_of(t, i0)[0], *g0 = ad__grad_of(t, i0);
+        double *g0, a = slot(t, i0, m, off, &g0)[0];
         if (r->n_in == 1) {
             if (!g0)
                 continue;
@@ -238,7 +252,7 @@ void ad__scalar_sweep(ad_tape *t, size_t loss)
                 *g0 += c;
             continue;
         }
-        double b = ad__val_of(t, i1)[0], *g1 = ad__grad_of(t, i1);
+        double *g1, b = slot(t, i1, m, off, &g1)[0];
         /* x op x adds twice to one slot, input 0 first, through memory */
         bool link0 = i0 + 1 == i && i0 >= m && i1 != i0, link1 = i1 + 1 == i && i1 >= m && i1 != i0;
         double c0 = 0.0, c1 = 0.0;
