@@ -446,6 +446,30 @@ static void test_layer_norm_backward_on_a_row_of_two(void **state)
     }
 }
 
+/* layer_norm_backward_uniform_cotangent_one_apart (libFuzzer): a row of eight with
+ * one entry apart under gy = 1; J^T 1 = 0 (y sums to 0), MPFR -9e-412, got
+ * -8.6e-17 (the noise g sum(y) / n). Also rows of three and five, where the
+ * mean of a uniform gy = 0.1 itself rounds. */
+static void test_layer_norm_backward_of_a_uniform_cotangent_is_zero(void **state)
+{
+    (void)state;
+    const double a = 0x1.e78d4448d44a9p+0, b = 0x1.370b3b11ed59ep-1;
+    const struct { double x[MAXN]; size_t n; double gy; } cs[] = {
+        {{a, a, a, a, a, b, a, a}, 8, 1.0},
+        {{1.25, 1.25, 1.5}, 3, 0.1},
+        {{0.5, 2.0, 1.1, 0.7, 1.3}, 5, -0.1},
+    };
+    for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
+        fcase c = {&ad_op_layer_norm, 1, {AD_VEC(cs[k].n)}, {{0}}, {0x1.4f8b588e368f1p-17}, 1, cs[k].gy};
+        memcpy(c.x[0], cs[k].x, sizeof cs[k].x);
+        double y[MAXN], gx[2][MAXN];
+        run(&c, y, gx);
+        for (size_t j = 0; j < cs[k].n; j++)
+            if (gx[0][j] != 0.0)
+                fail_msg("row %zu element %zu: %a, expected 0", k, j, gx[0][j]);
+    }
+}
+
 /* ---- losses ---- */
 
 /* MPFR: d = p - t exactly, then k d gy / n (the mean losses' dl/dp, k = 2 for mse,
@@ -642,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_log_softmax_forward_of_a_dominant_logit_is_a_subnormal),
         cmocka_unit_test(test_layer_norm_of_huge_and_tiny_spreads),
         cmocka_unit_test(test_layer_norm_backward_on_a_row_of_two),
+        cmocka_unit_test(test_layer_norm_backward_of_a_uniform_cotangent_is_zero),
         cmocka_unit_test(test_mean_loss_gradients_near_the_subnormals),
         cmocka_unit_test(test_mean_losses_whose_sum_overflows),
         cmocka_unit_test(test_cross_entropy_with_a_dbl_max_logit),
