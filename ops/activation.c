@@ -143,11 +143,13 @@ const ad_op ad_op_softsign = {
 ad_var ad_softsign(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_softsign, &x, 1, NULL, 0); }
 
 /* ---- erf: y = erf x; dx = 2/sqrt(pi) e^(-x^2), with x^2 split exactly so the
- * derivative keeps its accuracy in the tails ---- */
+ * derivative keeps its accuracy in the tails; the cotangent's product
+ * g 2/sqrt(pi) e^(-x^2) is rounded once where e^(-x^2) is subnormal (|x| > 26.6),
+ * not the derivative first and then again scaled by g (ad__exp_neg_sq_mul) ---- */
 static double erf_f(double x, const double *attr) { (void)attr; return erf(x); }
-static double erf_df(double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return TWO_RSQRTPI * ad__exp_neg_sq(x); }
+static double erf_vjp(double g, double x, double y, const double *attr, double kg) { (void)y, (void)attr, (void)kg; return ad__exp_neg_sq_mul(x, g, TWO_RSQRTPI); }
 static int erf_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_erf(y, x, r); return 0; }
-AD__UNARY_KERNELS(erf)
+AD__UNARY_KERNELS_VJP(erf)
 const ad_op ad_op_erf = {
     .name = "erf", .math = "erf(x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(erf),
@@ -305,13 +307,26 @@ const ad_op ad_op_gelu_tanh = {
 };
 ad_var ad_gelu_tanh(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_gelu_tanh, &x, 1, NULL, 0); }
 
+/* silu and mish far left (x < FAR_LEFT): both are x e^x and their derivative
+ * (1 + x) e^x to double precision (relative terms e^x dropped); e^x alone is
+ * subnormal below -708, so each product is rounded once from x (ad__exp_mul). */
+#define FAR_LEFT (-700.0)
+static double far_left_vjp(double g, double x)
+{
+    double k = g * (1.0 + x); /* 1 + x is exact here */
+    return isfinite(k) || !isfinite(g) ? ad__exp_mul(x, k) : (1.0 + x) * ad__exp_mul(x, g);
+}
+
 /* ---- silu: y = x sigmoid(x); dx = sigmoid(x) (1 + x sigmoid(-x)), both sigmoids
- * split-stable (1 - sigmoid(x) would cancel for large x) ---- */
-static double silu_f(double x, const double *attr) { (void)attr; return x * ad__sigmoid(x); }
-static double silu_df(double x, double y, const double *attr, double kg)
+ * split-stable (1 - sigmoid(x) would cancel for large x); x e^x below -700 (above:
+ * silu(-745.13) = -1.84e-321 was -0, x times a subnormal e^x rounded to 0) ---- */
+static double silu_f(double x, const double *attr) { (void)attr; return x < FAR_LEFT ? ad__exp_mul(x, x) : x * ad__sigmoid(x); }
+static double silu_vjp(double g, double x, double y, const double *attr, double kg)
 {
     (void)y, (void)attr, (void)kg;
-    return ad__sigmoid(x) * (1.0 + x * ad__sigmoid(-x));
+    if (x < FAR_LEFT)
+        return far_left_vjp(g, x);
+    return g * (ad__sigmoid(x) * (1.0 + x * ad__sigmoid(-x)));
 }
 static int silu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
@@ -325,19 +340,21 @@ static int silu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
     mpfr_clear(t);
     return 0;
 }
-AD__UNARY_KERNELS(silu)
+AD__UNARY_KERNELS_VJP(silu)
 const ad_op ad_op_silu = {
     .name = "silu", .math = "x / (1 + e^-x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(silu),
-    /* below -708 e^x is subnormal and x e^x keeps only its absolute accuracy */
-    .domain = {{-708}, {1e300}}, .ulp_fwd = 3, .ulp_bwd = 8,
+    /* swept into the subnormal tail, where x e^x is rounded once */
+    .domain = {{-745}, {1e300}}, .ulp_fwd = 3, .ulp_bwd = 8,
 };
 ad_var ad_silu(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_silu, &x, 1, NULL, 0); }
 
 /* ---- mish: y = x tanh(softplus x). With n = e^x (e^x + 2), tanh(softplus x) =
  * n / (n + 2) and sech^2(softplus x) = 4 (n + 1) / (n + 2)^2; for x > 0 both are
  * rewritten in q = e^-x so nothing overflows or cancels. dx = tanh(sp) + x
- * sech^2(sp) sigmoid(x); mish'(0) = 3/5. ---- */
+ * sech^2(sp) sigmoid(x); mish'(0) = 3/5. Below x = -700, tanh(sp) = sigmoid(x) =
+ * e^x and sech^2(sp) = 1 to double precision: x e^x and (1 + x) e^x as silu
+ * (x tanh(sp) was -0 at x = -745.13 where x e^x = -1.84e-321). ---- */
 static void mish_parts(double x, double *th, double *sech2)
 {
     if (x > 0.0) {
@@ -353,16 +370,20 @@ static void mish_parts(double x, double *th, double *sech2)
 static double mish_f(double x, const double *attr)
 {
     (void)attr;
+    if (x < FAR_LEFT)
+        return ad__exp_mul(x, x);
     double th, s2;
     mish_parts(x, &th, &s2);
     return x * th;
 }
-static double mish_df(double x, double y, const double *attr, double kg)
+static double mish_vjp(double g, double x, double y, const double *attr, double kg)
 {
     (void)y, (void)attr, (void)kg;
+    if (x < FAR_LEFT)
+        return far_left_vjp(g, x);
     double th, s2;
     mish_parts(x, &th, &s2);
-    return th + x * s2 * ad__sigmoid(x);
+    return g * (th + x * s2 * ad__sigmoid(x));
 }
 static int mish_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
@@ -376,11 +397,11 @@ static int mish_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
     mpfr_clear(t);
     return 0;
 }
-AD__UNARY_KERNELS(mish)
+AD__UNARY_KERNELS_VJP(mish)
 const ad_op ad_op_mish = {
     .name = "mish", .math = "x tanh(ln(1 + e^x))", .arity = 1, .flags = AD_OP_ELEMENTWISE,
     AD__KERNEL_SLOTS(mish),
-    /* below -708 e^x is subnormal and x e^x keeps only its absolute accuracy */
-    .domain = {{-708}, {1e300}}, .ulp_fwd = 4, .ulp_bwd = 8,
+    /* swept into the subnormal tail, where x e^x is rounded once */
+    .domain = {{-745}, {1e300}}, .ulp_fwd = 4, .ulp_bwd = 8,
 };
 ad_var ad_mish(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_mish, &x, 1, NULL, 0); }

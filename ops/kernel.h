@@ -425,6 +425,14 @@ static inline double ad__sigmoid_d(double x)
  * subnormal range. g = 0 gives 0 for every finite x. */
 #define AD__LN2_HI 0x1.62e42feep-1 /* 32 bits: n ln2_hi exact for |n| < 2^21 */
 #define AD__LN2_LO 0x1.a39ef35793c76p-33
+/* m 2^k e^x for |x| < 4096 and |m| of order 1: ldexp rounds e^r m once into the
+ * subnormal range (the core of ad__exp_mul). */
+static inline double ad__exp_scale(double x, double m, int k)
+{
+    double n = nearbyint(x * 0x1.71547652b82fep0); /* 1 / ln 2 */
+    double r = (x - n * AD__LN2_HI) - n * AD__LN2_LO;
+    return ldexp(exp(r) * m, (int)n + k);
+}
 static inline double ad__exp_mul(double x, double g)
 {
     double e = exp(x);
@@ -433,9 +441,23 @@ static inline double ad__exp_mul(double x, double g)
     if (g == 0.0 || !isfinite(g) || !(fabs(x) < 4096.0)) /* beyond 4096 g e^x is 0 or inf */
         return g == 0.0 && isfinite(x) ? g : g * e;
     int k;
-    double n = nearbyint(x * 0x1.71547652b82fep0), m = frexp(g, &k); /* 1 / ln 2 */
-    double r = (x - n * AD__LN2_HI) - n * AD__LN2_LO;
-    return ldexp(exp(r) * m, (int)n + k);
+    double m = frexp(g, &k);
+    return ad__exp_scale(x, m, k);
+}
+
+/* g c e^{-x^2} (c > 0 a constant of order 1) for every x where the product is
+ * representable: where e^{-x^2} alone is subnormal (x^2 > 708) it is not rounded
+ * before the multiplication by g (which would scale that rounding); x^2 = s + e
+ * by fma and e^{-s-e} = e^{-s} (1 - e) as in ad__exp_neg_sq, and g c = m c 2^k
+ * cannot overflow. */
+static inline double ad__exp_neg_sq_mul(double x, double g, double c)
+{
+    double s = x * x;
+    if (!(s > 708.0 && s < 4096.0) || g == 0.0 || !isfinite(g))
+        return g * (c * ad__exp_neg_sq(x)); /* beyond 4096: 0 for every finite g */
+    int k;
+    double e = fma(x, x, -s), mc = frexp(g, &k) * c;
+    return ad__exp_scale(-s, fma(-mc, e, mc), k);
 }
 
 /* g sigmoid'(x): sigmoid'(x) = e^-|x| to double precision once |x| > 700, and

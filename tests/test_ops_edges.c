@@ -507,6 +507,100 @@ static void test_trig_and_l2_backward_where_the_fuzz_reference_fails(void **stat
     assert_true(g[1] == 0x3p-1074 * 2 * 0x1p8 && g[2] == -20.0 * 0x1p8);
 }
 
+/* gy 2/sqrt(pi) e^(-x^2) (erf') */
+static double mp_erf_d(double x, double gy)
+{
+    mpfr_t t, c;
+    mpfr_inits2(PREC, t, c, (mpfr_ptr)0);
+    mpfr_set_d(t, x, MPFR_RNDN);
+    mpfr_sqr(t, t, MPFR_RNDN);
+    mpfr_neg(t, t, MPFR_RNDN);
+    mpfr_exp(t, t, MPFR_RNDN);
+    mpfr_const_pi(c, MPFR_RNDN);
+    mpfr_sqrt(c, c, MPFR_RNDN);
+    mpfr_div(t, t, c, MPFR_RNDN);
+    mpfr_mul_ui(t, t, 2, MPFR_RNDN);
+    mpfr_mul_d(t, t, gy, MPFR_RNDN);
+    mpfr_clear(c);
+    return mp_done(t);
+}
+
+/* erf_backward_subnormal: erf'(-26.999) = 2.88e-317 is subnormal; it was rounded
+ * before the multiplication by gy = 16 (7.2 ulps). And gy = DBL_MAX, where
+ * gy 2/sqrt(pi) alone overflows but the product is 1.4e-8. */
+static void test_erf_backward_rounds_once_into_the_subnormals(void **state)
+{
+    (void)state;
+    double x = -0x1.affe91f51ffe9p+4;
+    double want = mp_erf_d(x, 0x1p4);
+    assert_true(want > 0.0 && want < DBL_MIN);
+    assert_ulps(vjp1(&ad_op_erf, x, NULL, 0x1p4, NULL), want, 0.5);
+    assert_ulps(vjp1(&ad_op_erf, 27.0, NULL, DBL_MAX, NULL), mp_erf_d(27.0, DBL_MAX), 4);
+    assert_ulps(vjp1(&ad_op_erf, 26.0, NULL, -3.0, NULL), mp_erf_d(26.0, -3.0), 4);
+    assert_true(vjp1(&ad_op_erf, 70.0, NULL, DBL_MAX, NULL) == 0.0); /* e^-4900 DBL_MAX */
+}
+
+/* silu(x) = x / (1 + e^-x) and mish(x) = x tanh(ln(1 + e^x)) (want_d = 0), or
+ * gy times their derivatives sigmoid(x) (1 + x sigmoid(-x)) and
+ * tanh(sp) + x sech^2(sp) sigmoid(x) (want_d = 1) */
+static double mp_silu_mish(double x, double gy, int mish, int want_d)
+{
+    mpfr_t e, s, t, u;
+    mpfr_inits2(PREC, e, s, t, u, (mpfr_ptr)0);
+    mpfr_set_d(e, x, MPFR_RNDN);
+    mpfr_exp(e, e, MPFR_RNDN);
+    mpfr_add_ui(s, e, 1, MPFR_RNDN);
+    mpfr_div(s, e, s, MPFR_RNDN); /* sigmoid(x) = e^x / (1 + e^x) */
+    if (!mish) {
+        mpfr_ui_sub(t, 1, s, MPFR_RNDN); /* sigmoid(-x) */
+        mpfr_mul_d(t, t, x, MPFR_RNDN);
+        mpfr_add_ui(t, t, 1, MPFR_RNDN);
+        mpfr_mul(t, t, s, MPFR_RNDN);
+        if (!want_d)
+            mpfr_mul_d(t, s, x, MPFR_RNDN);
+    } else {
+        mpfr_log1p(u, e, MPFR_RNDN);
+        mpfr_tanh(t, u, MPFR_RNDN);
+        if (want_d) {
+            mpfr_sech(u, u, MPFR_RNDN);
+            mpfr_sqr(u, u, MPFR_RNDN);
+            mpfr_mul(u, u, s, MPFR_RNDN);
+            mpfr_mul_d(u, u, x, MPFR_RNDN);
+            mpfr_add(t, t, u, MPFR_RNDN);
+        } else {
+            mpfr_mul_d(t, t, x, MPFR_RNDN);
+        }
+    }
+    if (want_d)
+        mpfr_mul_d(t, t, gy, MPFR_RNDN);
+    mpfr_clears(e, s, u, (mpfr_ptr)0);
+    return mp_done(t);
+}
+
+/* mish_forward_underflow_far_out: mish(-745.13) = -1.84e-321 was -0 (x times an
+ * e^x rounded to 0); silu had the same defect. Far left both are x e^x, their
+ * derivatives (1 + x) e^x, each rounded once; gy = DBL_MAX: gy (1 + x) overflows. */
+static void test_silu_and_mish_far_left_are_x_exp_x(void **state)
+{
+    (void)state;
+    const double xs[] = {-0x1.74910d52d3053p+9, -0x1.74910d52d304ep+9, -740.0, -720.5, -701.0, -699.0};
+    const double gys[] = {-0x1p-2, 0x1p20, DBL_MAX};
+    for (int mish = 0; mish < 2; mish++) {
+        const ad_op *op = mish ? &ad_op_mish : &ad_op_silu;
+        for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+            for (size_t j = 0; j < sizeof gys / sizeof gys[0]; j++) {
+                double y, g = vjp1(op, xs[i], NULL, gys[j], &y);
+                assert_ulps(y, mp_silu_mish(xs[i], 1.0, mish, 0), 2);
+                assert_ulps(g, mp_silu_mish(xs[i], gys[j], mish, 1), 3);
+            }
+        double y;
+        vjp1(op, -0x1.74910d52d3053p+9, NULL, 1.0, &y);
+        assert_true(y < 0.0); /* the finding: -1.84e-321, not -0 */
+        vjp1(op, -800.0, NULL, 1.0, &y);
+        assert_true(y == 0.0 && signbit(y)); /* -800 e^-800 underflows */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -523,6 +617,8 @@ int main(void)
         cmocka_unit_test(test_loss_mean_does_not_overflow_in_the_sum),
         cmocka_unit_test(test_pow_backward_conventions),
         cmocka_unit_test(test_trig_and_l2_backward_where_the_fuzz_reference_fails),
+        cmocka_unit_test(test_erf_backward_rounds_once_into_the_subnormals),
+        cmocka_unit_test(test_silu_and_mish_far_left_are_x_exp_x),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

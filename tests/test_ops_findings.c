@@ -335,6 +335,141 @@ static void test_layer_norm_of_huge_and_tiny_spreads(void **state)
     }
 }
 
+/* MPFR: the layer_norm row y = d / sigma (d = x - mean, sigma^2 = mean(d^2) + eps)
+ * and out = J^T w, J_ij = (delta_ij - 1/n - y_i y_j / n) / sigma, where w[j] is
+ * w_of(y_j) (w_of NULL: w[j] as given). */
+static void mp_layer_norm_vjp(const double *x, size_t n, double eps, const double *w,
+                              void (*w_of)(mpfr_ptr, mpfr_srcptr), double *out)
+{
+    mpfr_t mu, v, t, y[MAXN], g[MAXN];
+    mpfr_inits2(P, mu, v, t, (mpfr_ptr)0);
+    mpfr_set_zero(mu, 1);
+    for (size_t j = 0; j < n; j++)
+        mpfr_add_d(mu, mu, x[j], MPFR_RNDN);
+    mpfr_div_ui(mu, mu, n, MPFR_RNDN);
+    mpfr_set_zero(v, 1);
+    for (size_t j = 0; j < n; j++) {
+        mpfr_init2(y[j], P);
+        mpfr_init2(g[j], P);
+        mpfr_d_sub(y[j], x[j], mu, MPFR_RNDN);
+        mpfr_sqr(t, y[j], MPFR_RNDN);
+        mpfr_add(v, v, t, MPFR_RNDN);
+    }
+    mpfr_div_ui(v, v, n, MPFR_RNDN);
+    mpfr_add_d(v, v, eps, MPFR_RNDN);
+    mpfr_sqrt(v, v, MPFR_RNDN); /* sigma */
+    for (size_t j = 0; j < n; j++) {
+        mpfr_div(y[j], y[j], v, MPFR_RNDN);
+        if (w_of)
+            w_of(g[j], y[j]);
+        else
+            mpfr_set_d(g[j], w[j], MPFR_RNDN);
+    }
+    for (size_t i = 0; i < n; i++) {
+        mpfr_t s;
+        mpfr_init2(s, P);
+        mpfr_set_zero(s, 1);
+        for (size_t j = 0; j < n; j++) {
+            mpfr_mul(t, y[i], y[j], MPFR_RNDN);
+            mpfr_add_ui(t, t, 1, MPFR_RNDN);
+            mpfr_div_ui(t, t, n, MPFR_RNDN);
+            if (i == j)
+                mpfr_ui_sub(t, 1, t, MPFR_RNDN);
+            else
+                mpfr_neg(t, t, MPFR_RNDN);
+            mpfr_mul(t, t, g[j], MPFR_RNDN);
+            mpfr_add(s, s, t, MPFR_RNDN);
+        }
+        mpfr_div(s, s, v, MPFR_RNDN);
+        out[i] = mpfr_get_d(s, MPFR_RNDN);
+        mpfr_clear(s);
+    }
+    for (size_t j = 0; j < n; j++)
+        mpfr_clears(y[j], g[j], (mpfr_ptr)0);
+    mpfr_clears(mu, v, t, (mpfr_ptr)0);
+}
+
+/* d/dn tanh(n^2 + n) = (1 - tanh^2(n^2 + n)) (2 n + 1) */
+static void mp_tanh_sq_plus_d(mpfr_ptr g, mpfr_srcptr y)
+{
+    mpfr_t u;
+    mpfr_init2(u, P);
+    mpfr_sqr(u, y, MPFR_RNDN);
+    mpfr_add(u, u, y, MPFR_RNDN);
+    mpfr_tanh(u, u, MPFR_RNDN);
+    mpfr_sqr(u, u, MPFR_RNDN);
+    mpfr_ui_sub(u, 1, u, MPFR_RNDN);
+    mpfr_mul_ui(g, y, 2, MPFR_RNDN);
+    mpfr_add_ui(g, g, 1, MPFR_RNDN);
+    mpfr_mul(g, g, u, MPFR_RNDN);
+    mpfr_clear(u);
+}
+
+/* layer_norm_backward_two_elements_cancels: on a row of two, y = +-(var / (var + eps))^1/2
+ * and the Jacobian is eps / (var + eps) (I - 11^T/2) / sigma; (g - mean g - y mean(g y)) / sigma
+ * cancelled O(1) terms (2,000 ulps). The finding's program sum(tanh(n^2 + n)), n =
+ * layer_norm([1.25, 1.5]), then a plain cotangent at several eps, eps = 0 (the
+ * Jacobian is 0: y = +-1), a constant row (J = (I - 11^T/2) / sqrt(eps)), and a row
+ * of four (the general projection) for contrast. */
+static void test_layer_norm_backward_on_a_row_of_two(void **state)
+{
+    (void)state;
+    const double ln_eps = 0x1.4f8b588e368f1p-17, x[2] = {1.25, 1.5};
+    double want[MAXN];
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var in = ad_input(t, AD_VEC(2), x);
+    ad_var n1 = ad_layer_norm(t, in, ln_eps);
+    assert_int_equal(ad_backward(t, ad_sum(t, ad_tanh(t, ad_add(t, ad_mul(t, n1, n1), n1)))), AD_OK);
+    mp_layer_norm_vjp(x, 2, ln_eps, NULL, mp_tanh_sq_plus_d, want);
+    for (size_t j = 0; j < 2; j++)
+        assert_ulps("layer_norm program gradient", ad_grad(t, in)[j], want[j], 8.0);
+    ad_tape_free(t);
+
+    const struct { double x[4], eps, w[4]; size_t n; double bound; } cs[] = {
+        {{1.25, 1.5}, ln_eps, {0.75, -2.5}, 2, 4.0},
+        {{1.25, 1.5}, 1e-12, {3.0, 1.0}, 2, 4.0},
+        {{-7.0, 0x1.8p-30}, 0.25, {-1.0, 1e-3}, 2, 4.0},
+        {{1.25, 1.5}, 0.0, {0.75, -2.5}, 2, 0.0},
+        {{1.5, 1.5}, ln_eps, {0.75, -2.5}, 2, 4.0},
+        {{0.5, 2.0, 1.1, 0.7}, ln_eps, {0.75, -2.5, 1.0, 0.125}, 4, 64.0},
+    };
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        size_t n = cs[c].n;
+        t = ad_tape_new(NULL);
+        in = ad_input(t, AD_VEC(n), cs[c].x);
+        ad_var y = ad_layer_norm(t, in, cs[c].eps);
+        assert_int_equal(ad_backward(t, ad_sum(t, ad_mul(t, ad_const(t, AD_VEC(n), cs[c].w), y))), AD_OK);
+        mp_layer_norm_vjp(cs[c].x, n, cs[c].eps, cs[c].w, NULL, want);
+        for (size_t j = 0; j < n; j++)
+            assert_ulps("layer_norm backward", ad_grad(t, in)[j], want[j], cs[c].bound);
+        ad_tape_free(t);
+    }
+}
+
+/* layer_norm_backward_uniform_cotangent_one_apart (libFuzzer): a row of eight with
+ * one entry apart under gy = 1; J^T 1 = 0 (y sums to 0), MPFR -9e-412, got
+ * -8.6e-17 (the noise g sum(y) / n). Also rows of three and five, where the
+ * mean of a uniform gy = 0.1 itself rounds. */
+static void test_layer_norm_backward_of_a_uniform_cotangent_is_zero(void **state)
+{
+    (void)state;
+    const double a = 0x1.e78d4448d44a9p+0, b = 0x1.370b3b11ed59ep-1;
+    const struct { double x[MAXN]; size_t n; double gy; } cs[] = {
+        {{a, a, a, a, a, b, a, a}, 8, 1.0},
+        {{1.25, 1.25, 1.5}, 3, 0.1},
+        {{0.5, 2.0, 1.1, 0.7, 1.3}, 5, -0.1},
+    };
+    for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
+        fcase c = {&ad_op_layer_norm, 1, {AD_VEC(cs[k].n)}, {{0}}, {0x1.4f8b588e368f1p-17}, 1, cs[k].gy};
+        memcpy(c.x[0], cs[k].x, sizeof cs[k].x);
+        double y[MAXN], gx[2][MAXN];
+        run(&c, y, gx);
+        for (size_t j = 0; j < cs[k].n; j++)
+            if (gx[0][j] != 0.0)
+                fail_msg("row %zu element %zu: %a, expected 0", k, j, gx[0][j]);
+    }
+}
+
 /* ---- losses ---- */
 
 /* MPFR: d = p - t exactly, then k d gy / n (the mean losses' dl/dp, k = 2 for mse,
@@ -530,6 +665,8 @@ int main(void)
         cmocka_unit_test(test_log_softmax_backward_near_a_root_is_within_its_condition),
         cmocka_unit_test(test_log_softmax_forward_of_a_dominant_logit_is_a_subnormal),
         cmocka_unit_test(test_layer_norm_of_huge_and_tiny_spreads),
+        cmocka_unit_test(test_layer_norm_backward_on_a_row_of_two),
+        cmocka_unit_test(test_layer_norm_backward_of_a_uniform_cotangent_is_zero),
         cmocka_unit_test(test_mean_loss_gradients_near_the_subnormals),
         cmocka_unit_test(test_mean_losses_whose_sum_overflows),
         cmocka_unit_test(test_cross_entropy_with_a_dbl_max_logit),
