@@ -12,7 +12,7 @@ int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean
     /* the arrays on the stack for the usual small n (the verifier calls this
      * for every difference it takes), else one allocation for both */
     mpfr_t small_t[16], *t = small_t;
-    mpfr_ptr small_tab[16], *tab = small_tab;
+    mpfr_ptr small_tab[16] = {0}, *tab = small_tab;
     if (n > 16) {
         t = malloc(n * (sizeof *t + sizeof *tab));
         tab = t ? (mpfr_ptr *)(t + n) : NULL;
