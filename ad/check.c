@@ -181,6 +181,12 @@ static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double 
     r->n_checked++;
     if (co->has_kink && !co->kink_pinned) {
         r->n_kinks++;
+        /* The hull's ends are MPFR values; the engine's chain rounds like any
+         * other entry's: allow what rounding alone can do (cond.c), e.g. an
+         * expm1 chain behind a prelu kink, 447 ulps in a 1e52 gradient. */
+        if (co->cls == AD_COORD_KINK_BAD && isfinite(co->ref) && isfinite(co->engine) &&
+            fabs(co->engine - co->ref) <= AD__TOL_EST * est(s, u, k, co))
+            co->cls = AD_COORD_KINK_OK;
         if (co->cls != AD_COORD_KINK_OK)
             (s->mp ? &r->mpfr : &r->fd)->pass = false;
         return;
