@@ -9,16 +9,10 @@ int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean
 {
     size_t n = ad__count(&a->xs[0]);
     mpfr_srcptr b = a->n_in > 1 ? a->x[1] : a->x[0];
-    /* the arrays on the stack for the usual small n (the verifier calls this
-     * for every difference it takes), else one allocation for both */
-    mpfr_t small_t[16], *t = small_t;
-    mpfr_ptr small_tab[16] = {0}, *tab = small_tab;
-    if (n > 16) {
-        t = malloc(n * (sizeof *t + sizeof *tab));
-        tab = t ? (mpfr_ptr *)(t + n) : NULL;
-    }
+    mpfr_t *t = malloc(n ? n * sizeof *t : 1);
+    mpfr_ptr *tab = calloc(n ? n : 1, sizeof *tab);
     size_t done = 0;
-    int oom = !t, bad = oom;
+    int oom = !t || !tab, bad = oom;
     for (; !bad && done < n; done++) {
         mpfr_init2(t[done], mpfr_get_prec(y) + 64);
         tab[done] = t[done];
@@ -31,8 +25,8 @@ int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean
     }
     for (size_t i = 0; i < done; i++)
         mpfr_clear(t[i]);
-    if (t != small_t)
-        free(t);
+    free(t);
+    free(tab);
     return oom ? AD_ENOMEM : bad;
 }
 

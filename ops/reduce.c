@@ -69,14 +69,13 @@ static void whole_jvp(const ad_op_args *a, const double *const dx[], double *dy,
 static int whole_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r, int mean)
 {
     size_t n = ad__count(&a->xs[0]);
-    mpfr_ptr small[16] = {0}, *tab = n > 16 ? malloc(n * sizeof *tab) : small; /* no malloc for small n */
+    mpfr_ptr *tab = malloc(n ? n * sizeof *tab : 1);
     if (!tab)
         return AD_ENOMEM;
     for (size_t i = 0; i < n; i++)
         tab[i] = (mpfr_ptr)(a->x[0] + i);
     mpfr_sum(y, tab, (unsigned long)n, r);
-    if (tab != small)
-        free(tab);
+    free(tab);
     if (mean)
         mpfr_div_ui(y, y, (unsigned long)n, r);
     return 0;
@@ -215,7 +214,7 @@ static void axis_jvp(const ad_op_args *a, const double *const dx[], double *dy, 
 static int axis_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r, int mean)
 {
     axis_view v = view_of(&a->xs[0], a->attr[0]);
-    mpfr_ptr small[16] = {0}, *tab = v.n > 16 ? malloc(v.n * sizeof *tab) : small; /* no malloc for small n */
+    mpfr_ptr *tab = malloc(v.n ? v.n * sizeof *tab : 1);
     if (!tab)
         return AD_ENOMEM;
     for (size_t o = 0; o < v.outer; o++)
@@ -227,8 +226,7 @@ static int axis_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t r, int me
             if (mean)
                 mpfr_div_ui(out, out, (unsigned long)v.n, r);
         }
-    if (tab != small)
-        free(tab);
+    free(tab);
     return 0;
 }
 
