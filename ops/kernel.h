@@ -275,22 +275,17 @@ static inline void ad__rows(const ad_shape *s, size_t *rows, size_t *n)
         return 0;                                                                         \
     }
 
-/* ---- sums of a scalar term over elements: losses and penalties ----
- * y = sum_i l(a_i, b_i), times 1/n when MEAN; the inputs have one shape (a
- * unary op sees b = a). Given, for an op NAME:
+/* ---- sums of a scalar term over elements: penalties and dot ----
+ * y = sum_i l(a_i, b_i); the inputs have one shape (a unary op sees b = a).
+ * (The mean losses have their own driver in loss.c: their sum may overflow
+ * where the mean does not.) Given, for an op NAME:
  *   static double NAME_l(double a, double b, const double *attr);    the term
  *   static double NAME_la(double a, double b, const double *attr);   d term / d a
  *   static double NAME_lb(double a, double b, const double *attr);   d term / d b
  *   static int    NAME_lref(mpfr_ptr t, mpfr_srcptr a, mpfr_srcptr b, const double *attr);
  *                 the term at t's precision
- * AD__SUM_KERNELS(NAME, MEAN) makes the four array kernels; the reference adds
- * the terms with one rounding (mpfr_sum). An op whose backward products must
- * be formed in one piece (gy l_a / n rounds twice near the subnormals when
- * gy / n is rounded first) gives as well
- *   static double NAME_vla(double gy, double n, double a, double b, const double *attr);
- *   static double NAME_vlb(double gy, double n, double a, double b, const double *attr);
- *                 gy d term / d a / n (n = 1 without MEAN), and the same for b
- * and uses AD__SUM_KERNELS_VJP(NAME, MEAN). AD__SUM_PIECE(NAME) makes a piece
+ * AD__SUM_KERNELS(NAME) makes the four array kernels; the reference adds
+ * the terms with one rounding (mpfr_sum). AD__SUM_PIECE(NAME) makes a piece
  * function from static int NAME_piece1(double a, double b, const double *attr):
  * AD_PIECE_KINK when any term sits on its kink, else a code of every term's piece. */
 /* The mean of n finite values is finite though their sum may overflow: then
@@ -307,36 +302,17 @@ static inline int ad__mean_scale(size_t n)
 int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean,
                       int (*term)(mpfr_ptr, mpfr_srcptr, mpfr_srcptr, const double *));
 
-#define AD__SUM_KERNELS(NAME, MEAN)                                                       \
+#define AD__SUM_KERNELS(NAME)                                                             \
     static void NAME##_backward(const ad_op_args *a, const double *gy,                    \
                                 double *const gx[AD_MAX_ARITY])                           \
     {                                                                                     \
         size_t n = ad__count(&a->xs[0]);                                                  \
         const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
-        double g = (MEAN) ? gy[0] / (double)n : gy[0];                                    \
         for (size_t i = 0; gx[0] && i < n; i++)                                           \
-            gx[0][i] += g * NAME##_la(a->x[0][i], b[i], a->attr);                         \
+            gx[0][i] += gy[0] * NAME##_la(a->x[0][i], b[i], a->attr);                     \
         for (size_t i = 0; a->n_in > 1 && gx[1] && i < n; i++)                            \
-            gx[1][i] += g * NAME##_lb(a->x[0][i], b[i], a->attr);                         \
+            gx[1][i] += gy[0] * NAME##_lb(a->x[0][i], b[i], a->attr);                     \
     }                                                                                     \
-    AD__SUM_KERNELS_REST(NAME, MEAN)
-
-#define AD__SUM_KERNELS_VJP(NAME, MEAN)                                                   \
-    static void NAME##_backward(const ad_op_args *a, const double *gy,                    \
-                                double *const gx[AD_MAX_ARITY])                           \
-    {                                                                                     \
-        size_t n = ad__count(&a->xs[0]);                                                  \
-        const double *b = a->n_in > 1 ? a->x[1] : a->x[0];                                \
-        double dn = (MEAN) ? (double)n : 1.0;                                             \
-        for (size_t i = 0; gx[0] && i < n; i++)                                           \
-            gx[0][i] += NAME##_vla(gy[0], dn, a->x[0][i], b[i], a->attr);                 \
-        for (size_t i = 0; a->n_in > 1 && gx[1] && i < n; i++)                            \
-            gx[1][i] += NAME##_vlb(gy[0], dn, a->x[0][i], b[i], a->attr);                 \
-    }                                                                                     \
-    AD__SUM_KERNELS_REST(NAME, MEAN)
-
-/* forward, jvp and reference of AD__SUM_KERNELS and AD__SUM_KERNELS_VJP */
-#define AD__SUM_KERNELS_REST(NAME, MEAN)                                                  \
     static void NAME##_forward(const ad_op_args *a, double *y)                            \
     {                                                                                     \
         size_t n = ad__count(&a->xs[0]);                                                  \
@@ -344,15 +320,7 @@ int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean
         double s = 0.0;                                                                   \
         for (size_t i = 0; i < n; i++)                                                    \
             s += NAME##_l(a->x[0][i], b[i], a->attr);                                     \
-        if ((MEAN) && !isfinite(s)) { /* finite terms may still overflow their sum */     \
-            int e = ad__mean_scale(n);                                                    \
-            s = 0.0;                                                                      \
-            for (size_t i = 0; i < n; i++)                                                \
-                s += ldexp(NAME##_l(a->x[0][i], b[i], a->attr), -e);                      \
-            y[0] = ldexp(s / (double)n, e);                                               \
-            return;                                                                       \
-        }                                                                                 \
-        y[0] = (MEAN) ? s / (double)n : s;                                                \
+        y[0] = s;                                                                         \
     }                                                                                     \
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \
@@ -366,11 +334,11 @@ int ad__sum_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd, int mean
             if (a->n_in > 1 && dx[1])                                                     \
                 s += NAME##_lb(a->x[0][i], b[i], a->attr) * dx[1][i];                     \
         }                                                                                 \
-        dy[0] = (MEAN) ? s / (double)n : s;                                               \
+        dy[0] = s;                                                                        \
     }                                                                                     \
     static int NAME##_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)         \
     {                                                                                     \
-        return ad__sum_reference(a, y, rnd, (MEAN), NAME##_lref);                         \
+        return ad__sum_reference(a, y, rnd, 0, NAME##_lref);                              \
     }
 
 #define AD__SUM_PIECE(NAME)                                                               \

@@ -159,7 +159,7 @@ static ad_status dot_shape(const ad_op_args *a, ad_shape *out, char *why, size_t
     *out = AD_SCALAR;
     return AD_OK;
 }
-AD__SUM_KERNELS(dot, 0)
+AD__SUM_KERNELS(dot)
 /* Verified on positive vectors, where an n-term sum stays within about n ulps. */
 static const ad_shape dot_sample[] = {{1, {6}}, {1, {6}}};
 const ad_op ad_op_dot = {

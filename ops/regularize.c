@@ -13,7 +13,7 @@ static int l1_penalty_lref(mpfr_ptr y, mpfr_srcptr w, mpfr_srcptr u, const doubl
     return 0;
 }
 static int l1_penalty_piece1(double w, double u, const double *attr) { (void)u, (void)attr; return ad__abs_piece(w); }
-AD__SUM_KERNELS(l1_penalty, 0)
+AD__SUM_KERNELS(l1_penalty)
 AD__SUM_PIECE(l1_penalty)
 static const ad_kink l1_penalty_kinks[] = {
     {.at = 0.0, .left = -1.0, .right = 1.0, .choice = 0.0,
@@ -44,7 +44,7 @@ static int l2_penalty_lref(mpfr_ptr y, mpfr_srcptr w, mpfr_srcptr u, const doubl
     mpfr_sqr(y, w, MPFR_RNDN);
     return 0;
 }
-AD__SUM_KERNELS(l2_penalty, 0)
+AD__SUM_KERNELS(l2_penalty)
 const ad_op ad_op_l2_penalty = {
     .name = "l2_penalty", .math = "sum w^2", .arity = 1, .shape = scalar_out,
     AD__KERNEL_SLOTS(l2_penalty), .sample_shapes = penalty_sample, .domain = {{-10}, {10}},
