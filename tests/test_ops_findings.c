@@ -186,6 +186,24 @@ static void test_hardtanh_kinks_follow_its_bounds(void **state)
     assert_true(kk[0].at == attr[0] && kk[1].at == 2.0 && kk[0].choice == 0.0 && kk[1].choice == 0.0);
 }
 
+/* Bad or partial requests: no op, an op without kinks, no room or a cap
+ * below the count (nothing written past it); the count is always n_kinks. */
+static void test_op_kinks_bad_requests(void **state)
+{
+    (void)state;
+    ad_kink kk[3];
+    assert_int_equal(ad_op_kinks(NULL, NULL, kk, 3), 0);
+    assert_int_equal(ad_op_kinks(&ad_op_exp, NULL, kk, 3), 0);
+    assert_int_equal(ad_op_kinks(&ad_op_hardtanh, NULL, NULL, 0), 2);
+    kk[1].at = 42.0; /* a sentinel: cap 1 must leave it alone */
+    double attr[2] = {-3.0, 5.0};
+    assert_int_equal(ad_op_kinks(&ad_op_hardtanh, attr, kk, 1), 2);
+    assert_true(kk[0].at == -3.0 && kk[1].at == 42.0);
+    /* NULL attributes: the defaults, hardtanh's kinks at -1 and 1 */
+    assert_int_equal(ad_op_kinks(&ad_op_hardtanh, NULL, kk, 2), 2);
+    assert_true(kk[0].at == -1.0 && kk[1].at == 1.0);
+}
+
 /* ---- softmax family ---- */
 
 /* sum_j softmax_j = 1, so under a uniform cotangent the gradient is exactly 0. */
@@ -671,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_mean_losses_whose_sum_overflows),
         cmocka_unit_test(test_cross_entropy_with_a_dbl_max_logit),
         cmocka_unit_test(test_activation_at_its_kink_has_the_ops_derivative),
+        cmocka_unit_test(test_op_kinks_bad_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
