@@ -82,7 +82,13 @@ ad_status ad__ctx_init(ad__ctx *c, ad_tape *t, size_t last)
     c->reach = (uint8_t *)(block + o_reach);
     memset(c->dn, 0, n_nodes * sizeof(size_t));
     memset(c->mark, 0, c->max_count);
+    /* the loss's cone: only its nodes can move the loss, so only their kinks count */
     memset(c->reach, 0, n_nodes);
+    c->reach[last] = 1;
+    for (size_t i = n_nodes; i-- > 0;)
+        if (c->reach[i])
+            for (unsigned q = 0; q < t->nodes[i].n_in; q++)
+                c->reach[t->nodes[i].in[q]] = 1;
 
     size_t at = 0, pat = 0, li = 0, k = 0;
     for (size_t i = 0; i < n_nodes; i++) {
@@ -99,7 +105,7 @@ ad_status ad__ctx_init(ad__ctx *c, ad_tape *t, size_t last)
             c->off[li++] = k;
             memcpy(c->x + k, n->val, n->count * sizeof(double));
             k += n->count;
-        } else if (n->kind == AD__NODE_OP && n->op->piece) {
+        } else if (n->kind == AD__NODE_OP && n->op->piece && c->reach[i]) {
             c->piece0[i] = c->piece_pool + pat;
             ad_op_args a;
             ad__node_args(t, n, &a);

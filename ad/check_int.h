@@ -26,7 +26,8 @@ typedef struct ad__ctx {
     double **val;           /* shadow values of nodes 0..last                   */
     double *pool;
     size_t pool_n;          /* bytes of the one block all arrays live in        */
-    int **piece0;           /* pieces at x of nodes with a piece function       */
+    int **piece0;           /* pieces at x of the loss's nodes with a piece
+                               function (NULL elsewhere)                        */
     int *piece_pool;
     size_t piece_n;
     size_t *dn;             /* per node: how many of its shadow values differ from
@@ -35,7 +36,7 @@ typedef struct ad__ctx {
     size_t max_count;       /* the largest node                                 */
     double *tmp;            /* 2 * max_count: a matmul column and its product   */
     uint8_t *mark;          /* max_count zeros: set and cleared by each use     */
-    uint8_t *reach;         /* per node, zeros: scratch for ad__pins_build      */
+    uint8_t *reach;         /* per node: 1 when the loss depends on it          */
     double f0;              /* the loss at x                                    */
     double xmax;            /* max |x|                                          */
 } ad__ctx;

@@ -129,24 +129,16 @@ static ad_status partials(const ad_tape *t, const ad__node *n, ad__pin *p)
     return AD_OK;
 }
 
-/* Marks in c->reach (cleared after) the nodes the loss depends on. */
-#define REACH 8
-
+/* piece0 is kept for the loss's nodes only (check_eval.c) */
 static bool on_kink_and_reached(const ad__ctx *c, size_t i)
 {
-    const ad__node *n = &c->t->nodes[i];
-    return c->piece0[i] && n->needs_grad && (c->reach[i] & REACH);
+    return c->piece0[i] && c->t->nodes[i].needs_grad;
 }
 
 ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps)
 {
     const ad_tape *t = c->t;
     memset(ps, 0, sizeof *ps);
-    c->reach[c->last] |= REACH;
-    for (size_t i = c->last + 1; i-- > 0;)
-        if (c->reach[i] & REACH)
-            for (unsigned q = 0; q < t->nodes[i].n_in; q++)
-                c->reach[t->nodes[i].in[q]] |= REACH;
     size_t work = 0;
     for (size_t i = 0; i <= c->last; i++) {
         const ad__node *n = &t->nodes[i];
@@ -208,8 +200,6 @@ ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps)
         }
     }
 out:
-    for (size_t i = 0; i <= c->last; i++)
-        c->reach[i] &= (uint8_t)~REACH;
     return st;
 }
 

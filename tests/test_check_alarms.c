@@ -385,6 +385,35 @@ static void test_the_fuzz_program_findings_pass_exactly(void **state)
 /* x y + 1e199 at x = 1, y = 2: d/dx = 2, d/dy = 1 exactly. At 256 bits the
  * replay's difference of about 2^-83 vanished under 1e199 (2^661); the
  * precision is raised by the bits missing. A skew of 2^-30 on x still fails. */
+/* fuzz_program's 2 erf(l1_penalty(x)) at x = 0 beside a relu(x) the loss
+ * does not use (relu_at_zero 1): the coordinate's kink is l1_penalty's, whose
+ * choice 0 gives the engine's 0, inside the one-sided slopes -+2 * 2/sqrt(pi)
+ * (erf'(0) = 2/sqrt(pi)). The checker once named the unused relu node and
+ * judged its choice 1. */
+static void test_a_kink_outside_the_loss_cone_is_not_judged(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_tape_set_relu_at_zero(t, 1.0);
+    ad_var x = ad_scalar(t, 0.0);
+    ad_var unused = ad_relu(t, x);
+    ad_var pen = ad_l1_penalty(t, x);
+    ad_var f = ad_mul(t, ad_scalar(t, 2.0), ad_erf(t, pen));
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, NULL, &r), AD_OK);
+    assert_true(r.pass);
+    const ad_check_coord *c = coord_of(&r, x);
+    assert_int_equal(c->cls, AD_COORD_KINK_OK);
+    assert_int_equal(c->kink.node, pen.index);
+    assert_true(c->kink.node != unused.index);
+    assert_true(c->engine == 0.0);
+    double slope = 4.0 / sqrt(3.14159265358979323846);
+    assert_true(fabs(c->kink.right - slope) < 1e-6);
+    assert_true(fabs(c->kink.left + slope) < 1e-6);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
 static void test_reference_under_a_huge_constant_raises_the_precision(void **state)
 {
     (void)state;
@@ -457,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_a_wrong_derivative_just_above_the_zero_tolerance_fails),
         cmocka_unit_test(test_ill_conditioned_chain_gets_its_condition_as_tolerance),
         cmocka_unit_test(test_the_fuzz_program_findings_pass_exactly),
+        cmocka_unit_test(test_a_kink_outside_the_loss_cone_is_not_judged),
         cmocka_unit_test(test_reference_under_a_huge_constant_raises_the_precision),
         cmocka_unit_test(test_a_step_beyond_a_domain_edge_is_made_smaller),
         cmocka_unit_test(test_an_undefined_reference_is_said_not_a_mismatch),
