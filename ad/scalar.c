@@ -85,6 +85,8 @@ static double unary_vjp(uint8_t code, double g, double x, double y, double kink)
 void ad__scalar_backward(uint8_t code, double a, double b, double y, double gy, double kink,
                          double *ga, double *gb)
 {
+    if (gy == 0.0)
+        return; /* a zero cotangent adds nothing (ops/kernel.h, ad__term) */
     /* input 0 first, then input 1, as the binary kernels do: x * x adds twice */
     switch (code) {
     case S_ADD:
@@ -240,6 +242,8 @@ void ad__scalar_sweep(ad_tape *t, size_t loss)
         double gy = yv[1] + acc, y = yv[0];
         yv[1] = gy;
         acc = -0.0;
+        if (gy == 0.0)
+            continue; /* a zero cotangent adds nothing (ops/kernel.h, ad__term) */
         uint32_t i0 = r->in[0], i1 = r->in[1];
         double *g0, a = slot(t, i0, m, off, &g0)[0];
         if (r->n_in == 1) {

@@ -17,6 +17,13 @@ static inline size_t ad__count(const ad_shape *s)
     return n;
 }
 
+/* The term a cotangent (or tangent) g contributes through a local product c =
+ * g f'(x): exactly 0 when g is 0, even where f'(x) is infinite or NaN (sqrt
+ * of a negative element that the loss never reads: 0 * NaN would make that
+ * input's gradient NaN, though the loss does not depend on it). A NaN g still
+ * passes on. The scalar path (ad/scalar.c) skips zero cotangents the same way. */
+static inline double ad__term(double g, double c) { return g != 0.0 ? c : 0.0; }
+
 /* ---- unary elementwise ----
  * Given, for an op NAME:
  *   static double NAME_f(double x, const double *attr);
@@ -54,14 +61,16 @@ static inline size_t ad__count(const ad_shape *s)
             return;                                                                       \
         size_t n = ad__count(&a->ys);                                                     \
         for (size_t i = 0; i < n; i++)                                                    \
-            gx[0][i] += NAME##_vjp(gy[i], a->x[0][i], a->y[i], a->attr, a->kink_grad);    \
+            gx[0][i] += ad__term(gy[i], NAME##_vjp(gy[i], a->x[0][i], a->y[i], a->attr,     \
+                                                   a->kink_grad));                        \
     }                                                                                     \
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \
     {                                                                                     \
         size_t n = ad__count(&a->ys);                                                     \
         for (size_t i = 0; i < n; i++)                                                    \
-            dy[i] = dx[0] ? NAME##_vjp(dx[0][i], a->x[0][i], a->y[i], a->attr, a->kink_grad) \
+            dy[i] = dx[0] ? ad__term(dx[0][i], NAME##_vjp(dx[0][i], a->x[0][i], a->y[i],   \
+                                                          a->attr, a->kink_grad))         \
                           : 0.0;                                                          \
     }                                                                                     \
     static int NAME##_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)         \
@@ -151,16 +160,18 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
         if (a->ys.rank == 0) { /* a rank-0 output has rank-0 inputs */                    \
             double x0 = a->x[0][0], x1 = a->x[1][0];                                      \
             if (gx[0])                                                                    \
-                gx[0][0] += NAME##_vda(gy[0], x0, x1, a->y[0]);                           \
+                gx[0][0] += ad__term(gy[0], NAME##_vda(gy[0], x0, x1, a->y[0]));           \
             if (gx[1])                                                                    \
-                gx[1][0] += NAME##_vdb(gy[0], x0, x1, a->y[0]);                           \
+                gx[1][0] += ad__term(gy[0], NAME##_vdb(gy[0], x0, x1, a->y[0]));           \
             return;                                                                       \
         }                                                                                 \
         ad__bcast_init(&b, &a->ys, &a->xs[0], &a->xs[1]);                                 \
         if (gx[0])                                                                        \
-            AD__BCAST_FOR(b, gx[0][i0] += NAME##_vda(gy[i], a->x[0][i0], a->x[1][i1], a->y[i])); \
+            AD__BCAST_FOR(b, gx[0][i0] += ad__term(gy[i], NAME##_vda(gy[i], a->x[0][i0],   \
+                                                                     a->x[1][i1], a->y[i]))); \
         if (gx[1])                                                                        \
-            AD__BCAST_FOR(b, gx[1][i1] += NAME##_vdb(gy[i], a->x[0][i0], a->x[1][i1], a->y[i])); \
+            AD__BCAST_FOR(b, gx[1][i1] += ad__term(gy[i], NAME##_vdb(gy[i], a->x[0][i0],   \
+                                                                     a->x[1][i1], a->y[i]))); \
     }                                                                                     \
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \
@@ -170,9 +181,9 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
         AD__BCAST_FOR(b, {                                                                \
             double t = 0.0;                                                               \
             if (dx[0])                                                                    \
-                t += NAME##_vda(dx[0][i0], a->x[0][i0], a->x[1][i1], a->y[i]);            \
+                t += ad__term(dx[0][i0], NAME##_vda(dx[0][i0], a->x[0][i0], a->x[1][i1], a->y[i])); \
             if (dx[1])                                                                    \
-                t += NAME##_vdb(dx[1][i1], a->x[0][i0], a->x[1][i1], a->y[i]);            \
+                t += ad__term(dx[1][i1], NAME##_vdb(dx[1][i1], a->x[0][i0], a->x[1][i1], a->y[i])); \
             dy[i] = t;                                                                    \
         });                                                                               \
     }                                                                                     \

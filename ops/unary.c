@@ -122,6 +122,7 @@ ad_var ad_cos(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_cos, &x, 1, NULL
  *   x = +inf, p < 0 (y = 0 around p, not 0 inf), and an underflowed x^p, also
  *   for x < 0 at a huge (integer) p, where the function is 0 at every double
  *   near p.
+ * - y = 0 at p = +-inf gives dx = 0: x^p is 0 around x there.
  * - x < 0 otherwise: dp is NaN (x^p is real only at integer p); dx is p x^(p-1). ---- */
 /* x^0 = 1^p = 1 for every x and p, a NaN included; glibc's pow returns NaN for a
  * signaling NaN there (ISO/IEC TS 18661-1), MPFR (and the convention above) 1 */
@@ -130,17 +131,22 @@ static double pow_vda(double g, double a, double b, double y)
 {
     if (b == 0.0 || g == 0.0)
         return 0.0;
-    /* p y / x: pow(x, p - 1) would carry the rounding of p - 1, amplified by ln x */
+    /* y = 0 at an infinite p: x^p is 0 on a neighbourhood of x (|x| > 1 at
+     * p = -inf, |x| < 1 at +inf), not p x^(p-1) = inf * 0 */
+    if (y == 0.0 && isinf(b))
+        return 0.0;
+    /* g p y / x: pow(x, p - 1) would carry the rounding of p - 1, amplified by ln x */
     if (a != 0.0 && y != 0.0 && isfinite(y)) {
-        double r = b * (y / a);
-        if ((r == 0.0 || !isfinite(r)) && isfinite(b)) {
-            /* y / x over- or underflowed (x = p = 2^-1074: y / x = 2^1074, p y / x = 1):
-             * from the mantissas, scaled back with one rounding */
-            int eb, ey, ea;
-            double mb = frexp(b, &eb), my = frexp(y, &ey), ma = frexp(a, &ea);
-            r = ldexp(mb * my / ma, eb + ey - ea);
+        double r = g * (b * (y / a));
+        if ((fabs(r) < DBL_MIN || !isfinite(r)) && isfinite(b) && isfinite(g)) {
+            /* a quotient or product over- or underflowed (x = p = 2^-1074: y / x =
+             * 2^1074), or the result is subnormal, where each rounding costs up to
+             * an ulp of it: from the mantissas, scaled back with one rounding */
+            int eg, eb, ey, ea;
+            double mg = frexp(g, &eg), mb = frexp(b, &eb), my = frexp(y, &ey), ma = frexp(a, &ea);
+            r = ldexp(mg * mb * my / ma, eg + eb + ey - ea);
         }
-        return g * r;
+        return r;
     }
     return g * (b * pow(a, b - 1.0));
 }

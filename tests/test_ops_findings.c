@@ -668,6 +668,85 @@ static void test_activation_at_its_kink_has_the_ops_derivative(void **state)
     }
 }
 
+/* pow (fuzz_op, the CI budget): g p x^(p-1) whose result is subnormal rounds
+ * once (it was g * (p * (y / x)), 6.92 ulps of the subnormal); MPFR at P bits. */
+static void test_pow_backward_into_the_subnormals(void **state)
+{
+    (void)state;
+    const double x = 0x1.783b23b3948dp+5, p = 0x0.900009e000973p-1022, gy = 0x1p+5;
+    const fcase c = {&ad_op_pow, 2, {AD_SCALAR, AD_SCALAR}, {{x}, {p}}, {0}, 0, gy};
+    double y[1], gx[2][MAXN];
+    run(&c, y, gx);
+    mpfr_t d, e;
+    mpfr_inits2(P, d, e, (mpfr_ptr)0);
+    mpfr_set_d(d, x, MPFR_RNDN);
+    mpfr_set_d(e, p, MPFR_RNDN);
+    mpfr_sub_ui(e, e, 1, MPFR_RNDN);
+    mpfr_pow(d, d, e, MPFR_RNDN);
+    mpfr_mul_d(d, d, p, MPFR_RNDN);
+    mpfr_mul_d(d, d, gy, MPFR_RNDN);
+    double want = mpfr_get_d(d, MPFR_RNDN);
+    mpfr_clears(d, e, (mpfr_ptr)0);
+    assert_true(want > 0 && want < DBL_MIN);
+    assert_ulps("pow d/dx", gx[0][0], want, 1.0);
+}
+
+/* pow(x, -inf) at |x| > 1 is 0 on a neighbourhood of x, so d/dx = 0 in both
+ * modes (fuzz_expr: the jvp formed -inf * 0 = NaN, and so did the backward
+ * under a nonzero cotangent). x^2 + pow(x, -inf) at -1.25: gradient 2x = -2.5,
+ * and the dot-product test (jvp against backward) passes. */
+static void test_pow_at_an_infinite_exponent_has_derivative_zero(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_scalar(t, -1.25);
+    ad_var f = ad_add(t, ad_mul(t, x, x), ad_pow(t, x, ad_const(t, AD_SCALAR, (double[]){-INFINITY})));
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, NULL, &r), AD_OK);
+    assert_true(r.pass);
+    assert_true(r.dot.ran && r.dot.pass);
+    assert_true(r.coords[0].engine == -2.5);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
+/* An element the loss never reads gets gradient 0, not 0 * NaN (fuzz_expr:
+ * sqrt(v)[1] with v[2] < 0). nll picks class 1 of sqrt(v), log(v), v / d: the
+ * gradient is the picked element's -f'(v[1]) alone (by hand: -1 / (2 sqrt 0.5),
+ * -1 / 0.5, -1 / 2); the others are 0 though f' is NaN or 0 / 0 there. The
+ * checker (MPFR and the dot test, whose jvp follows the same rule) passes. */
+static void test_an_element_the_loss_never_reads_has_gradient_zero(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        ad_tape *t = ad_tape_new(NULL);
+        const double vs[3][3] = {{0.8125, 0.5, -1.25}, {0.0, 0.5, -1.0}, {1.0, 3.0, -0.0}};
+        ad_var v = ad_input(t, AD_MAT(1, 3), vs[k]);
+        ad_var f = k == 0 ? ad_sqrt(t, v)
+                 : k == 1 ? ad_log(t, v)
+                          : ad_div(t, v, ad_const(t, AD_MAT(1, 3), (double[]){0.0, 2.0, 0.0}));
+        ad_var loss = ad_nll(t, f, ad_const(t, AD_VEC(1), (double[]){1.0}));
+        assert_int_equal(ad_backward(t, loss), AD_OK);
+        const double *g = ad_grad(t, v);
+        const double want[3] = {-1.0 / (2.0 * sqrt(0.5)), -1.0 / 0.5, -1.0 / 2.0};
+        if (!(g[0] == 0.0 && g[2] == 0.0 && fabs(g[1] - want[k]) <= 1e-15))
+            fail_msg("case %d: gradient [%g, %g, %g], expected [0, %g, 0]", k, g[0], g[1], g[2], want[k]);
+        ad_check_report r;
+        assert_int_equal(ad_check_grad(t, loss, NULL, &r), AD_OK);
+        if (!r.pass)
+            fail_msg("case %d: ad_check_grad fails: %s", k, r.notes);
+        ad_check_report_free(&r);
+        ad_tape_free(t);
+    }
+    /* the scalar path: relu(-sqrt(x)) at 0 is 0 for every x >= 0; relu's
+     * choice 0 at its kink makes sqrt's cotangent 0 against sqrt'(0) = inf */
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_scalar(t, 0.0);
+    assert_int_equal(ad_backward(t, ad_relu(t, ad_neg(t, ad_sqrt(t, x)))), AD_OK);
+    assert_true(ad_grad(t, x)[0] == 0.0);
+    ad_tape_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -690,6 +769,9 @@ int main(void)
         cmocka_unit_test(test_cross_entropy_with_a_dbl_max_logit),
         cmocka_unit_test(test_activation_at_its_kink_has_the_ops_derivative),
         cmocka_unit_test(test_op_kinks_bad_requests),
+        cmocka_unit_test(test_pow_backward_into_the_subnormals),
+        cmocka_unit_test(test_pow_at_an_infinite_exponent_has_derivative_zero),
+        cmocka_unit_test(test_an_element_the_loss_never_reads_has_gradient_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
