@@ -245,6 +245,12 @@ int ad__sweep_ref(ad__sweep *sw, mpfr_ptr out);
  * resolved (may be NULL): false when the last raise did not resolve it.
  * @return 0, or nonzero when the reference declines a moved point. */
 int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool *resolved);
+/* After an element's ad__ref_diff: back to precision base, with f(x) in sw->my
+ * evaluated again there when with_fx (a kink's next element needs it). Every
+ * element starts from base, so the raises of one never compound into the next
+ * (a tensor of kinks once reached 1.6e8 bits).
+ * @return 0, or the reference's status at base. */
+int ad__sweep_back_to(ad__sweep *sw, mpfr_prec_t base, bool keep_tangent, bool with_fx);
 /* After ad__ref_diff: sum_j w_j times the quotient of f_j into out: side 0
  * central, -1 left (f(x) - f(x - h)) / h, +1 right (f(x + h) - f(x)) / h;
  * scale (side 0, may be NULL): the sum of the terms' magnitudes. */

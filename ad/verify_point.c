@@ -221,33 +221,54 @@ static void kink_element(ad__sweep *sw, unsigned k, size_t e, double kg)
 }
 
 
+/* sum_j |w_j (a_j - b_j)| into out (t: scratch). */
+static void weighed_gap(ad__sweep *sw, mpfr_srcptr a, mpfr_srcptr b, mpfr_ptr out, mpfr_ptr t)
+{
+    mpfr_set_zero(out, 1);
+    for (size_t j = 0; j < sw->ny; j++) {
+        mpfr_sub(t, a + j, b + j, MPFR_RNDN);
+        mpfr_abs(t, t, MPFR_RNDN);
+        mpfr_mul_d(t, t, fabs(sw->w[j]), MPFR_RNDN);
+        mpfr_add(out, out, t, MPFR_RNDN);
+    }
+}
+
 /* The difference f(x + h) - f(x - h) is not resolved: the rounding of the
  * f values at the working precision, sum_j |w_j| (|f+_j| + |f-_j|) 2^-prec,
  * is not negligible (2^-64) next to the cotangent-weighted difference or the
  * engine's own 2 h |g|. So it is for cos at 2^-1022 (slope 2^-1022 next to
  * the value 1) or sigmoid at 700 (1 - e^-700). Where both are 0 (a constant
- * piece) it asks for one escalation only: tries says how many were made. */
-static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, double g, int tries,
-                       mpfr_prec_t *want)
+ * piece) it asks for one escalation only: tries says how many were made.
+ * At a kink (f0 = f(x), else NULL) each one-sided difference must be resolved
+ * on its own: prelu with a slope of 2^-1072 beside terms of 2^1026 has a
+ * central difference of the right side's size, while the left one is lost. */
+static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, mpfr_srcptr f0, double g,
+                       int tries, mpfr_prec_t *want)
 {
     *want = 0;
     mpfr_ptr diff = sw->acc, err = sw->sc, t = sw->t1;
-    mpfr_set_zero(diff, 1);
     mpfr_set_zero(err, 1);
     for (size_t j = 0; j < sw->ny; j++) {
-        if (!mpfr_number_p(fp + j) || !mpfr_number_p(fm + j))
+        if (!mpfr_number_p(fp + j) || !mpfr_number_p(fm + j) || (f0 && !mpfr_number_p(f0 + j)))
             return false; /* non-finite values: the NaN checks judge those */
         double w = fabs(sw->w[j]);
-        mpfr_sub(t, fp + j, fm + j, MPFR_RNDN);
-        mpfr_abs(t, t, MPFR_RNDN);
-        mpfr_mul_d(t, t, w, MPFR_RNDN);
-        mpfr_add(diff, diff, t, MPFR_RNDN);
         mpfr_abs(t, fp + j, MPFR_RNDN);
         mpfr_mul_d(t, t, w, MPFR_RNDN);
         mpfr_add(err, err, t, MPFR_RNDN);
         mpfr_abs(t, fm + j, MPFR_RNDN);
         mpfr_mul_d(t, t, w, MPFR_RNDN);
         mpfr_add(err, err, t, MPFR_RNDN);
+    }
+    if (f0) { /* the smaller nonzero side (a zero one is a constant piece: relu's left) */
+        mpfr_t other;
+        mpfr_init2(other, mpfr_get_prec(diff));
+        weighed_gap(sw, fp, f0, diff, t);
+        weighed_gap(sw, f0, fm, other, t);
+        if (mpfr_zero_p(diff) || (!mpfr_zero_p(other) && mpfr_cmp(other, diff) < 0))
+            mpfr_set(diff, other, MPFR_RNDN);
+        mpfr_clear(other);
+    } else {
+        weighed_gap(sw, fp, fm, diff, t);
     }
     mpfr_mul_d(t, sw->h, 2.0 * fabs(g), MPFR_RNDN);
     if (isfinite(g) && mpfr_cmp(t, diff) > 0) /* an engine inf would resolve anything */
@@ -304,12 +325,19 @@ int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool 
     /* the precision grows while the difference cancels (a saturated tail such
      * as 1 - e^-700 needs about 1100 bits): straight to what the cancellation
      * asks for, at least doubling, at most 16 times the base, 4 times at most */
+    mpfr_prec_t fx_prec = start; /* sw->my holds f(x) at this precision */
     for (int tries = 0;; tries++) {
         mpfr_set_ui_2exp(sw->h, 1, he, MPFR_RNDN);
         if (moved(sw, k, e, 1, sw->mf) || moved(sw, k, e, -1, sw->mf + sw->ny))
             return 1;
+        /* a kink's one-sided quotients need f(x) at this precision (set_prec cleared it) */
+        if (kink && fx_prec != sw->cur_prec) {
+            if (ad__sweep_ref(sw, sw->my))
+                return 1;
+            fx_prec = sw->cur_prec;
+        }
         mpfr_prec_t want;
-        bool open = unresolved(sw, sw->mf, sw->mf + sw->ny, g, tries, &want);
+        bool open = unresolved(sw, sw->mf, sw->mf + sw->ny, kink ? sw->my : NULL, g, tries, &want);
         if (!open || tries == 4 || sw->cur_prec >= base << 4) {
             if (resolved)
                 *resolved = !open;
@@ -320,10 +348,15 @@ int ad__ref_diff(ad__sweep *sw, unsigned k, size_t e, double g, bool kink, bool 
             next = want + 32;
         ad__sweep_set_prec(sw, next < base << 4 ? next : base << 4, true);
     }
-    /* a kink's one-sided quotients need f(x) at this precision (set_prec cleared it) */
-    if (kink && sw->cur_prec != start && ad__sweep_ref(sw, sw->my))
-        return 1;
     return 0;
+}
+
+int ad__sweep_back_to(ad__sweep *sw, mpfr_prec_t base, bool keep_tangent, bool with_fx)
+{
+    if (sw->cur_prec == base)
+        return 0;
+    ad__sweep_set_prec(sw, base, keep_tangent);
+    return with_fx ? ad__sweep_ref(sw, sw->my) : 0;
 }
 
 /* Backward and tangent against MPFR central differences, element by element. */
@@ -358,7 +391,9 @@ static void check_derivs_mpfr(ad__sweep *sw, double kg, bool kink)
             if (ad__ref_diff(sw, k, e, sw->gx[k][e], kink, NULL))
                 return;
             if (kink) {
-                kink_element(sw, k, e, kg); /* keeps the precision: f(x) lives at it */
+                kink_element(sw, k, e, kg);
+                if (ad__sweep_back_to(sw, base, true, true))
+                    return;
                 continue;
             }
             mpfr_set_zero(sw->acc, 1);
