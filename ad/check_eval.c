@@ -393,7 +393,9 @@ bool ad__ctx_piece_moved(const ad__ctx *c, size_t *node, size_t *elem)
         size_t m = c->dn[i] == DIRTY_ALL ? n->count : c->dn[i];
         for (size_t j = 0; j < m; j++) {
             size_t e = c->dn[i] == DIRTY_ALL ? j : c->dl[i][j];
-            if (n->op->piece(&a, e) != c->piece0[i][e]) {
+            /* a NaN is no kink: the op is undefined there (pow off an integer
+             * exponent at a negative base), which the reference reports */
+            if (!isnan(c->val[i][e]) && n->op->piece(&a, e) != c->piece0[i][e]) {
                 *node = i;
                 *elem = e;
                 return true;
