@@ -146,6 +146,13 @@ static void measure(run *s, const double *u, size_t k, ad_check_coord *co)
         return;
     }
     if (fd.kink) {
+        /* the replay pins every kink element but one: the one-sided values
+         * it gives are that element's, so that is the kink judged (the step
+         * may have met a pinned one first: relu6 at 0 under an l1_loss at 0) */
+        if (s->mp && s->pins.n_unpinned == 1 && ad__pins_has(&s->pins, fd.knode, fd.kelem)) {
+            fd.knode = s->pins.unpinned_node;
+            fd.kelem = s->pins.unpinned_elem;
+        }
         co->cls = ad__kink_judge(&s->c, s->mp ? &s->m1 : NULL, u, k, &fd, s->max_ulps, co);
         snprintf(co->ref_str, sizeof co->ref_str, "%.21g", co->ref);
         co->ulps = fabs(co->engine - co->ref) / ad__ulp_of(co->ref); /* to the nearest hull point */

@@ -85,7 +85,8 @@ typedef struct ad__pins {
     ad__pin *p;
     size_t n;
     size_t n_unpinned;       /* kink elements of ops that cannot be pinned     */
-    size_t unpinned_node;    /* the first of them                              */
+    size_t unpinned_node;    /* the first of them: node and element            */
+    size_t unpinned_elem;
     size_t bad;              /* index of the first invalid pin, or n          */
     size_t bytes;
 } ad__pins;
@@ -96,6 +97,8 @@ typedef struct ad__pins {
  * @return AD_OK, or AD_ENOMEM/AD_EOVERFLOW recorded on the tape. */
 ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps);
 void ad__pins_free(const ad__ctx *c, ad__pins *ps);
+/* Whether element elem of node is pinned. */
+bool ad__pins_has(const ad__pins *ps, size_t node, size_t elem);
 
 /* ---- replay.c: the program evaluated again in MPFR with each op's reference ---- */
 typedef struct ad__mp {

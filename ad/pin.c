@@ -152,6 +152,7 @@ ad_status ad__pins_build(const ad__ctx *c, mpfr_prec_t prec, ad__pins *ps)
                 work += n->count;
             } else if (ps->n_unpinned++ == 0) {
                 ps->unpinned_node = i;
+                ps->unpinned_elem = e;
             }
         }
     }
@@ -209,4 +210,12 @@ void ad__pins_free(const ad__ctx *c, ad__pins *ps)
         ad__free(&c->t->alloc, ps->p, ps->bytes);
     ps->p = NULL;
     ps->n = 0;
+}
+
+bool ad__pins_has(const ad__pins *ps, size_t node, size_t elem)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->p[i].node == node && ps->p[i].elem == elem)
+            return true;
+    return false;
 }

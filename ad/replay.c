@@ -285,9 +285,10 @@ static double smallest_moved(const ad__mp *m, const double *u, size_t k)
     return s;
 }
 
-/* The central difference gave NaN though f(x) is a number: a step left the
- * domain (sqrt near 0). Again with a step relative to the smallest moved
- * input, then one-sided (right, then left). Writes the derivative. */
+/* The central difference gave NaN or an infinity though f(x) is a number: a
+ * step left the domain (sqrt near 0) or met a pole (0^(1/x) at x = 0 is 0 on
+ * the right, inf on the left). Again with a step relative to the smallest
+ * moved input, then one-sided (right, then left). Writes the derivative. */
 static int domain_edge(ad__mp *m, const double *u, size_t k, double hint, mpfr_ptr d)
 {
     int rc = ad__mp_eval(m, u, k, 0, d);
@@ -303,21 +304,21 @@ static int domain_edge(ad__mp *m, const double *u, size_t k, double hint, mpfr_p
     if (small > 0.0 && mpfr_cmp(h, m->h) < 0) {
         mpfr_set(m->h, h, MPFR_RNDN);
         rc = diff(m, u, k, 1, -1, hint, d);
-        if (!rc && !mpfr_nan_p(d))
+        if (!rc && mpfr_number_p(d))
             mpfr_div_2ui(d, d, 1, MPFR_RNDN);
     } else {
         mpfr_set_nan(d);
     }
     mpfr_clear(h);
-    if (!rc && mpfr_nan_p(d))
+    if (!rc && !mpfr_number_p(d))
         rc = diff(m, u, k, 1, 0, hint, d);
-    if (!rc && mpfr_nan_p(d))
+    if (!rc && !mpfr_number_p(d))
         rc = diff(m, u, k, 0, -1, hint, d);
     if (rc)
         return rc;
-    if (mpfr_nan_p(d)) {
+    if (!mpfr_number_p(d)) {
         snprintf(m->note, sizeof m->note,
-                 "the MPFR reference is undefined: every step of the replay leaves the domain");
+                 "the MPFR reference is undefined: every step of the replay leaves the domain or meets a pole");
         return AD__MP_UNDEFINED;
     }
     mpfr_div(d, d, m->h, MPFR_RNDN);
@@ -328,7 +329,7 @@ int ad__mp_central(ad__mp *m, const double *u, size_t k, double hint, mpfr_ptr d
 {
     ad__mp_step(m, u, k);
     int rc = diff(m, u, k, 1, -1, hint, d);
-    if (!rc && mpfr_nan_p(d))
+    if (!rc && !mpfr_number_p(d))
         return domain_edge(m, u, k, hint, d);
     if (!rc) {
         mpfr_div(d, d, m->h, MPFR_RNDN);

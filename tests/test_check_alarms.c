@@ -479,6 +479,50 @@ static void test_a_step_beyond_a_domain_edge_is_made_smaller(void **state)
     ad_tape_free(t);
 }
 
+/* l1_loss(relu6(x), x) at x = [0, -1] (fuzz_program): x0 = 0 sits on relu6's
+ * kink (pinned to its slope 0) and on l1_loss's (|d| at d = 0, not
+ * pinnable). The replay's one-sided slopes are then l1_loss's, -+1/2 by hand
+ * (mean over 2 of |0 x0 - x0|), so that is the kink judged; the engine's 0
+ * (both choices 0) is inside. The checker once carried relu6's choice
+ * through those slopes and wanted -1/2. */
+static void test_a_pinned_kink_beside_an_unpinned_one_judges_the_unpinned(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_input(t, AD_VEC(2), (double[]){0.0, -1.0});
+    ad_var f = ad_l1_loss(t, ad_relu6(t, x), x);
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, NULL, &r), AD_OK);
+    if (!r.pass)
+        fail_msg("%s", r.notes);
+    assert_int_equal(r.coords[0].cls, AD_COORD_KINK_OK);
+    assert_string_equal(r.coords[0].kink.op, "l1_loss");
+    assert_true(r.coords[0].engine == 0.0);
+    assert_true(fabs(r.coords[0].kink.left + 0.5) < 1e-12 && fabs(r.coords[0].kink.right - 0.5) < 1e-12);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
+/* x * 0^(1/x) at 0 (fuzz_expr): 0^(1/x) is 0 for x > 0 and inf for x < 0,
+ * so f is 0 on the right and -inf on the left: the central difference is
+ * inf, a pole, not a derivative. As at a domain edge the reference is the
+ * one-sided one, 0 by hand (f = 0 for every x > 0), and the engine's 0 passes. */
+static void test_a_pole_beside_x_takes_the_one_sided_reference(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_scalar(t, 0.0);
+    ad_var zero = ad_const(t, AD_SCALAR, (double[]){0.0}), one = ad_const(t, AD_SCALAR, (double[]){1.0});
+    ad_var f = ad_mul(t, x, ad_pow(t, zero, ad_div(t, one, x)));
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, NULL, &r), AD_OK);
+    if (!r.pass)
+        fail_msg("%s", r.notes);
+    assert_true(r.coords[0].engine == 0.0 && r.coords[0].ref == 0.0);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
 /* sqrt(x) + sqrt(-x) at 0: f(0) = 0, but no step of either sign stays in
  * the domain. The reference is undefined: the coordinate is skipped, the
  * notes say so, and it is no mismatch. */
@@ -516,6 +560,8 @@ int main(void)
         cmocka_unit_test(test_a_zero_nearer_the_loss_than_a_nan_gives_zero_in_both_modes),
         cmocka_unit_test(test_reference_under_a_huge_constant_raises_the_precision),
         cmocka_unit_test(test_a_step_beyond_a_domain_edge_is_made_smaller),
+        cmocka_unit_test(test_a_pinned_kink_beside_an_unpinned_one_judges_the_unpinned),
+        cmocka_unit_test(test_a_pole_beside_x_takes_the_one_sided_reference),
         cmocka_unit_test(test_an_undefined_reference_is_said_not_a_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
