@@ -17,18 +17,14 @@ static inline size_t ad__count(const ad_shape *s)
     return n;
 }
 
-/* Zeros against NaN and inf, the same in both modes. A chain's derivative is
- * the product of its ops' local derivatives; where a zero closer to the loss
- * meets an inf or NaN farther from it, the loss does not depend on that path
- * there, and the term is exactly 0 (an element the loss never reads: sqrt of
- * a negative element, then a selection whose derivative there is 0). Reverse
- * mode meets the zero first, as the cotangent (ad__term); forward mode meets
- * it last, as the op's own derivative under a non-finite tangent
- * (ad__tangent_term). A zero farther from the loss than a NaN gives NaN in
- * both. The scalar path (ad/scalar.c) skips zero cotangents the same way. */
+/* The term a cotangent g contributes through a local product c = g f'(x):
+ * exactly 0 when g is 0, even where f'(x) is infinite or NaN (sqrt of a
+ * negative element that the loss never reads: 0 * NaN would make that
+ * input's gradient NaN, though the loss does not depend on it). A NaN g still
+ * passes on. The scalar path (ad/scalar.c) skips zero cotangents the same
+ * way. Forward mode (jvp) keeps the IEEE products; where a zero meets an inf
+ * along a chain, the dot-product test judges op by op (ad/dot.c). */
 static inline double ad__term(double g, double c) { return g != 0.0 ? c : 0.0; }
-/* c = t f'(x) for a tangent t; c1 = f'(x) itself (read only when t is not finite) */
-#define ad__tangent_term(t, c, c1) (isfinite(t) || (c1) != 0.0 ? (c) : 0.0)
 
 /* ---- unary elementwise ----
  * Given, for an op NAME:
@@ -75,9 +71,7 @@ static inline double ad__term(double g, double c) { return g != 0.0 ? c : 0.0; }
     {                                                                                     \
         size_t n = ad__count(&a->ys);                                                     \
         for (size_t i = 0; i < n; i++)                                                    \
-            dy[i] = dx[0] ? ad__tangent_term(dx[0][i],                                    \
-                                NAME##_vjp(dx[0][i], a->x[0][i], a->y[i], a->attr, a->kink_grad), \
-                                NAME##_vjp(1.0, a->x[0][i], a->y[i], a->attr, a->kink_grad))  \
+            dy[i] = dx[0] ? NAME##_vjp(dx[0][i], a->x[0][i], a->y[i], a->attr, a->kink_grad) \
                           : 0.0;                                                          \
     }                                                                                     \
     static int NAME##_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)         \
@@ -188,13 +182,9 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
         AD__BCAST_FOR(b, {                                                                \
             double t = 0.0;                                                               \
             if (dx[0])                                                                    \
-                t += ad__tangent_term(dx[0][i0],                                          \
-                                      NAME##_vda(dx[0][i0], a->x[0][i0], a->x[1][i1], a->y[i]), \
-                                      NAME##_vda(1.0, a->x[0][i0], a->x[1][i1], a->y[i])); \
+                t += NAME##_vda(dx[0][i0], a->x[0][i0], a->x[1][i1], a->y[i]);            \
             if (dx[1])                                                                    \
-                t += ad__tangent_term(dx[1][i1],                                          \
-                                      NAME##_vdb(dx[1][i1], a->x[0][i0], a->x[1][i1], a->y[i]), \
-                                      NAME##_vdb(1.0, a->x[0][i0], a->x[1][i1], a->y[i])); \
+                t += NAME##_vdb(dx[1][i1], a->x[0][i0], a->x[1][i1], a->y[i]);            \
             dy[i] = t;                                                                    \
         });                                                                               \
     }                                                                                     \
