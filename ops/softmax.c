@@ -170,18 +170,25 @@ static void log_softmax_frow(const double *x, size_t n, double *y, const double 
 static void log_softmax_brow(const double *x, const double *y, const double *gy, size_t n, double *gx, const double *attr)
 {
     (void)y, (void)attr;
-    double m, G = 0.0;
+    double m, G = 0.0, Glo = 0.0;
     size_t k;
     double rest = ad__lse_parts(x, n, &m, &k), S = 1.0 + rest;
-    for (size_t j = 0; j < n; j++)
-        G += gy[j];
+    /* sum(g) as G + Glo (each step's rounding error kept, Knuth's TwoSum), so
+     * that G_j = sum(g) - g_j keeps the small g_i beside a large g_j: with g =
+     * [5.6e-21, 1] the rounded sum lost g_0, and G_1 came out 0, not 5.6e-21 */
+    for (size_t j = 0; j < n; j++) {
+        double s = G + gy[j], b = s - G;
+        Glo += (G - (s - b)) + (gy[j] - b);
+        G = s;
+    }
     for (size_t j = 0; j < n; j++) {
         if (m == -INFINITY) {
             gx[j] += NAN;
             continue;
         }
         double e = j == k ? 1.0 : ad__exp_diff(x[j], m), R = j == k ? rest : 1.0 + (rest - e);
-        gx[j] += (gy[j] * R - e * (G - gy[j])) / S;
+        double Gj = (G - gy[j]) + (isfinite(Glo) ? Glo : 0.0);
+        gx[j] += (gy[j] * R - e * Gj) / S;
     }
 }
 /* out_i = dx_i - <p, dx> = (dx_i - dx_k) + out_k, out_k = sum_{j != k} p_j (dx_k - dx_j)

@@ -127,6 +127,14 @@ ad_var ad_cos(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_cos, &x, 1, NULL
 /* x^0 = 1^p = 1 for every x and p, a NaN included; glibc's pow returns NaN for a
  * signaling NaN there (ISO/IEC TS 18661-1), MPFR (and the convention above) 1 */
 static double pow_f(double a, double b) { return b == 0.0 || a == 1.0 ? 1.0 : pow(a, b); }
+/* x^p overflowed or underflowed at a finite, nonzero x and finite p: the
+ * products g p x^(p-1) and g x^p ln x are formed in long double, whose wider
+ * exponent range holds x^p (on targets where long double is double this is
+ * the double formula, no worse than before). */
+static bool pow_out_of_range(double a, double b, double y)
+{
+    return (isinf(y) || y == 0.0) && a != 0.0 && isfinite(a) && isfinite(b);
+}
 static double pow_vda(double g, double a, double b, double y)
 {
     if (b == 0.0 || g == 0.0)
@@ -135,6 +143,8 @@ static double pow_vda(double g, double a, double b, double y)
      * p = -inf, |x| < 1 at +inf), not p x^(p-1) = inf * 0 */
     if (y == 0.0 && isinf(b))
         return 0.0;
+    if (pow_out_of_range(a, b, y)) /* x^p overflowed (x = 2^512, p = 3), g p x^(p-1) need not */
+        return (double)((long double)g * b * (powl(a, b) / a));
     /* g p y / x: pow(x, p - 1) would carry the rounding of p - 1, amplified by ln x */
     if (a != 0.0 && y != 0.0 && isfinite(y)) {
         double r = g * (b * (y / a));
@@ -154,6 +164,8 @@ static double pow_vdb(double g, double a, double b, double y)
 {
     if (g == 0.0 || y == 0.0)
         return 0.0;
+    if (pow_out_of_range(a, b, y) && a > 0.0)
+        return (double)((long double)g * powl(a, b) * logl(a));
     return g * (y * log(a));
 }
 static int pow_ref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_rnd_t r) { mpfr_pow(y, a, b, r); return 0; }

@@ -255,6 +255,26 @@ static void mp_log_softmax(const double *x, const double *g, size_t n, int vjp, 
     mpfr_clears(s, t, G, (mpfr_ptr)0);
 }
 
+/* fuzz_program: x = [-4, 20] under g = [5.6e-21, 1] (a tanh chain's
+ * derivative at -24, then 1): d/dx_1 = g_1 - p_1 (g_0 + g_1) = g_1 p_0 - p_1 g_0
+ * keeps g_0; the rounded sum(g) lost it (sum(g) - g_1 = 0), 1.5e-10 relative
+ * off. Within the op's bound of MPFR at P bits, both elements. */
+static void test_log_softmax_backward_keeps_a_tiny_cotangent(void **state)
+{
+    (void)state;
+    const fcase c = {&ad_op_log_softmax, 1, {AD_VEC(2)}, {{-4.0, 20.0}}, {0}, 0, 1.0};
+    const double g[2] = {0x1.a8p-68, 1.0};
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_input(t, c.xs[0], c.x[0]);
+    ad_var y = ad_log_softmax(t, x);
+    assert_int_equal(ad_backward(t, ad_sum(t, ad_mul(t, ad_const(t, AD_VEC(2), g), y))), AD_OK);
+    double want[2];
+    mp_log_softmax(c.x[0], g, 2, 1, want);
+    assert_ulps("log_softmax d/dx0", ad_grad(t, x)[0], want[0], ad_op_log_softmax.ulp_bwd);
+    assert_ulps("log_softmax d/dx1", ad_grad(t, x)[1], want[1], ad_op_log_softmax.ulp_bwd);
+    ad_tape_free(t);
+}
+
 /* [0, 2^-1074, 0] under g = 1/4: g (1 - 3 p_0) ~ 2^-1078 / 3 rounds to 0; the
  * old g - e^y 3 g left -2^-55. */
 static void test_log_softmax_backward_of_nearly_equal_logits(void **state)
@@ -691,6 +711,41 @@ static void test_pow_backward_into_the_subnormals(void **state)
     assert_ulps("pow d/dx", gx[0][0], want, 1.0);
 }
 
+/* pow where x^p overflows but the products do not (fuzz_op: x = 2^512 (1 +
+ * 2^-51), p = 3, gy = 1/4: d/dx = 3/4 x^2 = 1.35e308, was inf), and d/dp =
+ * g x^p ln x at x = 2^600, p = 2, g = 2^-700: 2^500 ln 2^600. MPFR at P bits. */
+static void test_pow_backward_where_x_to_the_p_overflows(void **state)
+{
+    (void)state;
+    const double cs[2][3] = {{0x1.0000000000002p+512, 3.0, 0x1p-2}, {0x1p+600, 2.0, 0x1p-700}};
+    for (int i = 0; i < 2; i++) {
+        const double x = cs[i][0], p = cs[i][1], gy = cs[i][2];
+        const fcase c = {&ad_op_pow, 2, {AD_SCALAR, AD_SCALAR}, {{x}, {p}}, {0}, 0, gy};
+        double y[1], gx[2][MAXN];
+        run(&c, y, gx);
+        assert_true(isinf(y[0]));
+        mpfr_t a, b, t;
+        mpfr_inits2(P, a, b, t, (mpfr_ptr)0);
+        mpfr_set_d(a, x, MPFR_RNDN);
+        mpfr_set_d(b, p - 1.0, MPFR_RNDN); /* exact: p is a small integer */
+        mpfr_pow(t, a, b, MPFR_RNDN);
+        mpfr_mul_d(t, t, p * gy, MPFR_RNDN);
+        double want_dx = mpfr_get_d(t, MPFR_RNDN);
+        mpfr_set_d(b, p, MPFR_RNDN);
+        mpfr_pow(t, a, b, MPFR_RNDN);
+        mpfr_log(a, a, MPFR_RNDN);
+        mpfr_mul(t, t, a, MPFR_RNDN);
+        mpfr_mul_d(t, t, gy, MPFR_RNDN);
+        double want_dp = mpfr_get_d(t, MPFR_RNDN);
+        mpfr_clears(a, b, t, (mpfr_ptr)0);
+        if (isfinite(want_dx))
+            assert_ulps("pow d/dx", gx[0][0], want_dx, ad_op_pow.ulp_bwd);
+        if (isfinite(want_dp))
+            assert_ulps("pow d/dp", gx[1][0], want_dp, ad_op_pow.ulp_bwd);
+        assert_true(isfinite(want_dx) || isfinite(want_dp));
+    }
+}
+
 /* pow(x, -inf) at |x| > 1 is 0 on a neighbourhood of x, so d/dx = 0 in both
  * modes (fuzz_expr: the jvp formed -inf * 0 = NaN, and so did the backward
  * under a nonzero cotangent). x^2 + pow(x, -inf) at -1.25: gradient 2x = -2.5,
@@ -807,8 +862,10 @@ int main(void)
         cmocka_unit_test(test_op_kinks_bad_requests),
         cmocka_unit_test(test_pow_backward_into_the_subnormals),
         cmocka_unit_test(test_pow_at_an_infinite_exponent_has_derivative_zero),
+        cmocka_unit_test(test_pow_backward_where_x_to_the_p_overflows),
         cmocka_unit_test(test_an_element_the_loss_never_reads_has_gradient_zero),
         cmocka_unit_test(test_softsign_where_one_plus_x_rounds),
+        cmocka_unit_test(test_log_softmax_backward_keeps_a_tiny_cotangent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
