@@ -178,7 +178,7 @@ static double est(run *s, const double *u, size_t k, ad_check_coord *co)
 }
 
 /* The verdict of one measured entry (u, k as in measure); mag: the normwise scale. */
-static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double mag)
+static void judge_entry(run *s, const double *u, size_t k, ad_check_coord *co, double mag)
 {
     ad_check_report *r = s->r;
     if (co->cls == AD_COORD_SKIPPED) {
@@ -257,6 +257,34 @@ static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double 
     }
     if (isfinite(e) && isfinite(co->fd) && fd_rel > r->fd.max_error)
         r->fd.max_error = fd_rel;
+}
+
+/* judge_entry, except that a disagreement on an entry that moves a singular
+ * element (singular.c: an op whose local derivative is not finite there, so
+ * the chain rule meets 0 * inf) is not judged: skipped, the notes name it. */
+static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double mag)
+{
+    ad_check_report *r = s->r;
+    ad_check_witness fd0 = r->fd, mp0 = r->mpfr;
+    size_t kinks0 = r->n_kinks;
+    judge_entry(s, u, k, co, mag);
+    bool bad = co->cls == AD_COORD_MISMATCH || co->cls == AD_COORD_KINK_BAD ||
+               co->cls == AD_COORD_NAN_MISMATCH;
+    if (!bad || !ad__singular_reached(&s->c, u, k))
+        return;
+    r->fd = fd0;
+    r->mpfr = mp0;
+    r->n_kinks = kinks0;
+    r->n_checked--;
+    r->n_skipped++;
+    co->cls = AD_COORD_SKIPPED;
+    snprintf(co->ref_str, sizeof co->ref_str, "singular");
+    const ad__node *n = &s->c.t->nodes[s->c.singular];
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "not judged where the chain rule does not hold: op '%s' (node %zu) has an infinite or "
+             "NaN derivative at finite values (0 * inf)", n->op->name, s->c.singular);
+    note(r, msg);
 }
 
 static double badness(const ad_check_coord *c)

@@ -55,7 +55,7 @@ ad_status ad__ctx_init(ad__ctx *c, ad_tape *t, size_t last)
     size_t o_dn = reserve(&z, n_nodes, sizeof(size_t));
     size_t o_dl = reserve(&z, n_nodes, sizeof(size_t *));
     size_t o_dpool = reserve(&z, c->pool_n, sizeof(size_t));
-    size_t o_tmp = reserve(&z, c->max_count, 2 * sizeof(double));
+    size_t o_tmp = reserve(&z, c->max_count, 3 * sizeof(double));
     size_t o_mark = reserve(&z, c->max_count, 1);
     size_t o_reach = reserve(&z, n_nodes, 1);
     if (z.overflow)
@@ -84,11 +84,11 @@ ad_status ad__ctx_init(ad__ctx *c, ad_tape *t, size_t last)
     memset(c->mark, 0, c->max_count);
     /* the loss's cone: only its nodes can move the loss, so only their kinks count */
     memset(c->reach, 0, n_nodes);
-    c->reach[last] = 1;
+    c->reach[last] = AD__REACH_CONE;
     for (size_t i = n_nodes; i-- > 0;)
         if (c->reach[i])
             for (unsigned q = 0; q < t->nodes[i].n_in; q++)
-                c->reach[t->nodes[i].in[q]] = 1;
+                c->reach[t->nodes[i].in[q]] = AD__REACH_CONE;
 
     size_t at = 0, pat = 0, li = 0, k = 0;
     for (size_t i = 0; i < n_nodes; i++) {
@@ -119,6 +119,7 @@ ad_status ad__ctx_init(ad__ctx *c, ad_tape *t, size_t last)
     for (size_t j = 0; j < c->n_coords; j++)
         if (fabs(c->x[j]) > c->xmax)
             c->xmax = fabs(c->x[j]);
+    ad__singular_find(c);
 
     ad_status st = ad__backward_sweep(t, ad__var_of(t, last));
     if (st != AD_OK) {

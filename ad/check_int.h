@@ -34,12 +34,17 @@ typedef struct ad__ctx {
                                the tape's (SIZE_MAX: maybe all), listed in dl   */
     size_t **dl;            /* per node: those elements (room for count)        */
     size_t max_count;       /* the largest node                                 */
-    double *tmp;            /* 2 * max_count: a matmul column and its product   */
+    double *tmp;            /* 3 * max_count: a matmul column and its product;
+                               a cotangent and two partials (singular.c)         */
     uint8_t *mark;          /* max_count zeros: set and cleared by each use     */
-    uint8_t *reach;         /* per node: 1 when the loss depends on it          */
+    uint8_t *reach;         /* per node: AD__REACH_* bits                       */
+    size_t singular;        /* the first singular node (singular.c), or SIZE_MAX */
     double f0;              /* the loss at x                                    */
     double xmax;            /* max |x|                                          */
 } ad__ctx;
+
+#define AD__REACH_CONE 1u     /* the loss depends on the node                 */
+#define AD__REACH_SINGULAR 2u /* a singular element depends on the node (or is one) */
 
 /* Builds the context and runs the reverse sweep (the engine gradient).
  * @return AD_OK, or an error recorded on the tape (ENOMEM, ...). */
@@ -57,6 +62,13 @@ double ad__ctx_eval_coord(ad__ctx *c, size_t k, double value);
 /* After an eval: the first node element whose piece differs from that at x.
  * @return true when one does (node and element written). */
 bool ad__ctx_piece_moved(const ad__ctx *c, size_t *node, size_t *elem);
+
+/* ---- singular.c: elements where an op's local derivative is not finite ---- */
+/* Finds them among the loss's nodes (at finite inputs and value) and marks
+ * every node they depend on; called by ad__ctx_init. */
+void ad__singular_find(ad__ctx *c);
+/* Whether coordinate k (u == NULL) or direction u moves a singular element. */
+bool ad__singular_reached(const ad__ctx *c, const double *u, size_t k);
 
 /* ---- check_fd.c: central differences with an error estimate ---- */
 typedef struct ad__fd {

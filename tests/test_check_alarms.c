@@ -538,6 +538,34 @@ static void test_a_pole_beside_x_takes_the_one_sided_reference(void **state)
     ad_tape_free(t);
 }
 
+/* sqrt(x) * sqrt(x) at 0 is x, derivative 1 on the right; the chain rule's
+ * 2 sqrt(0) sqrt'(0) is 0 * inf (the engine's zero cotangent gives 0). The
+ * coordinate moves an element whose local derivative is infinite: not
+ * judged, skipped with a note naming sqrt. A wrong derivative on another
+ * input (skewed_id on y, 1 + 2^-20) still fails: only x's entry is spared. */
+static void test_a_coordinate_through_an_infinite_local_derivative_is_not_judged(void **state)
+{
+    (void)state;
+    for (int planted = 0; planted < 2; planted++) {
+        ad_tape *t = ad_tape_new(NULL);
+        ad_var x = ad_scalar(t, 0.0), y = ad_scalar(t, 0.75);
+        ad_var rx = ad_sqrt(t, x);
+        skew = planted ? 0x1p-20 : 0.0;
+        ad_var f = ad_add(t, ad_mul(t, rx, rx), ad_mul(t, skid(t, y), y));
+        ad_check_report r;
+        assert_int_equal(ad_check_grad(t, f, NULL, &r), AD_OK);
+        skew = 0.0;
+        const ad_check_coord *cx = coord_of(&r, x), *cy = coord_of(&r, y);
+        assert_int_equal(cx->cls, AD_COORD_SKIPPED);
+        assert_string_equal(cx->ref_str, "singular");
+        assert_non_null(strstr(r.notes, "op 'sqrt'"));
+        assert_int_equal(cy->cls, planted ? AD_COORD_MISMATCH : AD_COORD_OK);
+        assert_true(r.pass == !planted);
+        ad_check_report_free(&r);
+        ad_tape_free(t);
+    }
+}
+
 /* sqrt(x) + sqrt(-x) at 0: f(0) = 0, but no step of either sign stays in
  * the domain. The reference is undefined: the coordinate is skipped, the
  * notes say so, and it is no mismatch. */
@@ -577,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_a_step_beyond_a_domain_edge_is_made_smaller),
         cmocka_unit_test(test_a_pinned_kink_beside_an_unpinned_one_judges_the_unpinned),
         cmocka_unit_test(test_a_pole_beside_x_takes_the_one_sided_reference),
+        cmocka_unit_test(test_a_coordinate_through_an_infinite_local_derivative_is_not_judged),
         cmocka_unit_test(test_an_undefined_reference_is_said_not_a_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,74 @@
+/* singular.c - where the chain rule itself does not hold: an elementwise op
+ * whose local derivative is infinite or NaN at finite inputs and a finite
+ * value (sqrt at 0, 0^p at p = 0, x^0.5 at 0). A zero meeting it there
+ * (0 * inf) makes the engine's product a convention, not a derivative:
+ * d/dx sqrt(x)^2 at 0 is 1, the chain rule's 2 sqrt(0) / (2 sqrt(0)) is
+ * 0 * inf; log1p(x) 0^(x^1.25) jumps from 1 to 0 at x = 0. The checker does
+ * not judge a disagreement on a coordinate that reaches such an element
+ * (check.c); the notes name the op. */
+#include <math.h>
+#include <string.h>
+#include "check_int.h"
+
+static bool all_finite(const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return false;
+    return true;
+}
+
+/* Whether node i's partials under a cotangent of ones are finite (its inputs
+ * and value being finite); scratch: 3 * max_count doubles of c->tmp. */
+static bool singular_at(const ad__ctx *c, size_t i)
+{
+    const ad_tape *t = c->t;
+    const ad__node *n = &t->nodes[i];
+    if (n->kind != AD__NODE_OP || !(n->op->flags & AD_OP_ELEMENTWISE) || !n->op->backward ||
+        n->n_in > 2 || !n->needs_grad || !all_finite(n->val, n->count))
+        return false;
+    double *gy = c->tmp, *gx[AD_MAX_ARITY] = {NULL};
+    for (unsigned q = 0; q < n->n_in; q++) {
+        const ad__node *in = &t->nodes[n->in[q]];
+        if (!all_finite(in->val, in->count))
+            return false;
+        gx[q] = c->tmp + (q + 1) * c->max_count;
+        memset(gx[q], 0, in->count * sizeof(double));
+    }
+    for (size_t e = 0; e < n->count; e++)
+        gy[e] = 1.0;
+    ad_op_args a;
+    ad__node_args(t, n, &a);
+    n->op->backward(&a, gy, gx);
+    for (unsigned q = 0; q < n->n_in; q++)
+        if (t->nodes[n->in[q]].needs_grad && !all_finite(gx[q], t->nodes[n->in[q]].count))
+            return true;
+    return false;
+}
+
+void ad__singular_find(ad__ctx *c)
+{
+    c->singular = SIZE_MAX;
+    for (size_t i = 0; i <= c->last; i++)
+        if ((c->reach[i] & AD__REACH_CONE) && singular_at(c, i)) {
+            if (c->singular == SIZE_MAX)
+                c->singular = i;
+            c->reach[i] |= AD__REACH_SINGULAR;
+        }
+    for (size_t i = c->last + 1; c->singular != SIZE_MAX && i-- > 0;)
+        if (c->reach[i] & AD__REACH_SINGULAR)
+            for (unsigned q = 0; q < c->t->nodes[i].n_in; q++)
+                c->reach[c->t->nodes[i].in[q]] |= AD__REACH_SINGULAR;
+}
+
+bool ad__singular_reached(const ad__ctx *c, const double *u, size_t k)
+{
+    if (c->singular == SIZE_MAX)
+        return false;
+    if (u)
+        return true; /* a direction moves every coordinate */
+    for (size_t l = 0; l < c->n_leaf; l++)
+        if (k >= c->off[l] && k < c->off[l + 1])
+            return (c->reach[c->leaf[l]] & AD__REACH_SINGULAR) != 0;
+    return false;
+}
