@@ -836,6 +836,21 @@ static void test_softsign_where_one_plus_x_rounds(void **state)
         assert_ulps(what, y, mp_softsign(x), 0.55);
     }
     assert_true(eval1(&ad_op_softsign, INFINITY, NULL, 0, 0.0, &g) == 1.0);
+    /* the backward g / (1 + |x|)^2 at |x| = 2^512 (1 + 3 2^-52), g = 128: 1 / s^2
+     * alone is subnormal (4 ulps once scaled by g, fuzz_op); MPFR at 200 bits */
+    x = 0x1.0000000000003p+512;
+    const fcase c = {&ad_op_softsign, 1, {AD_SCALAR}, {{x}}, {0}, 0, 128.0};
+    double y[1], gx[2][MAXN];
+    run(&c, y, gx);
+    mpfr_t d;
+    mpfr_init2(d, 200);
+    mpfr_set_d(d, x, MPFR_RNDN);
+    mpfr_add_ui(d, d, 1, MPFR_RNDN);
+    mpfr_sqr(d, d, MPFR_RNDN);
+    mpfr_ui_div(d, 128, d, MPFR_RNDN);
+    double want = mpfr_get_d(d, MPFR_RNDN);
+    mpfr_clear(d);
+    assert_ulps("softsign backward at 2^512", gx[0][0], want, 1.0);
 }
 
 int main(void)
