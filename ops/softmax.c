@@ -314,8 +314,9 @@ ad_var ad_logsumexp(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_logsumexp,
  * others, which nearly agree) the projection's absolute error ~ ulp |g| / sigma
  * is large against that column (thousands of ulps on rows of three), so the
  * backward bound is loose: 6 ulps measured in 50,000 samples of rows of
- * eight on [0.5, 2] (20 before the cotangent was centred first), bound 64; the forward is within 4. A row of two, where
- * the projection leaves only eps's part, has its own formula (ln_map2). ---- */
+ * eight on [0.5, 2] (20 before the cotangent was centred first), bound 64; the forward is within 4. A row of two
+ * values (a row of two among them), where the projection leaves only eps's
+ * part on the group means, has its own formula (ln_map_two_valued). ---- */
 /* A row's statistics, all in scaled units: the row is read as x 2^-ex (ex the
  * exponent of its largest |x|: the mean of subnormals keeps its digits, that
  * of DBL_MAX's does not overflow), its mean as mu + lo (the sum compensated by
@@ -377,28 +378,58 @@ static void layer_norm_frow(const double *x, size_t n, double *y, const double *
     for (size_t j = 0; j < n; j++)
         y[j] = ln_dev(x[j], &st) / st.sigma;
 }
-/* On a row of two the projection off 1 and off y leaves only the eps part:
- * y_1 = -y_0 and y_0^2 = var / (var + eps), so the map is
- * dx_j = eps / (var + eps) (g_j - mean g) / sigma, of order eps / var^1.5 where the
- * general formula cancels O(1) terms (2,000 ulps at [1.25, 1.5], eps 1e-5);
- * eps = 0 gives 0 exactly (y = +-1 whatever x). */
-static void ln_map2(const double *g, const ln_stats *st, double *out, int acc)
+/* A row that takes two values a and b (a row of two, or [1, 1, 1, 2]): y is
+ * constant on each group, so a cotangent splits into its deviations from the
+ * group means (orthogonal to 1 and to y: the map keeps them) and the group
+ * means (in span{1, y}, where the projection leaves only eps's part:
+ * y_j^2 averages var / (var + eps)). So
+ *   dx_j = ((g_j - mean_G(j) g) + eps / (var + eps) (mean_G(j) g - mean g)) / sigma,
+ * with nothing cancelling; the general formula cancels O(1) terms to
+ * eps / var^1.5 there (2,000 ulps at [1.25, 1.5], 1.4e5 at [1, 1, 1, 2],
+ * 2,200 at [0.5, 0, 0] under relu's cotangent [1, 0, 0], fuzz_program).
+ * eps = 0 leaves the deviations alone (y = +-const whatever x).
+ * @return false when the row takes more than two values. */
+static bool ln_map_two_valued(const double *x, const double *g, size_t n, const ln_stats *st,
+                              double *out, int acc)
 {
-    double h = g[0] - g[1];
-    h = isfinite(h) ? 0.5 * h : 0.5 * g[0] - 0.5 * g[1]; /* g_0 - mean g = -(g_1 - mean g) */
-    double v = ldexp(st->eps / st->var * h / st->sigma, -st->e);
-    out[0] = acc ? out[0] + v : v;
-    out[1] = acc ? out[1] - v : -v;
+    double a = x[0], b = a, sa = 0.0, sb = 0.0;
+    size_t na = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (x[j] != a && b == a)
+            b = x[j];
+        if (x[j] != a && x[j] != b)
+            return false;
+    }
+    if (a == b)
+        return false; /* a constant row: y = 0, the general formula is exact */
+    /* g read as g_0 + (g - g_0), as the general formula: a uniform g gives 0 exactly */
+    double g0 = g[0];
+    for (size_t j = 0; j < n; j++) {
+        if (x[j] == a) {
+            sa += g[j] - g0;
+            na++;
+        } else {
+            sb += g[j] - g0;
+        }
+    }
+    double ma = sa / (double)na, mb = sb / (double)(n - na), m = (sa + sb) / (double)n;
+    if (!isfinite(ma) || !isfinite(mb) || !isfinite(m))
+        return false; /* sums beyond DBL_MAX: the general formula's guards */
+    double f = st->eps / st->var;
+    for (size_t j = 0; j < n; j++) {
+        double mG = x[j] == a ? ma : mb;
+        double v = ldexp((((g[j] - g0) - mG) + f * (mG - m)) / st->sigma, -st->e);
+        out[j] = acc ? out[j] + v : v;
+    }
+    return true;
 }
 static void ln_map(const double *x, const double *y, const double *g, size_t n, double *out, const double *attr, int acc)
 {
     ln_stats st;
     double mg = 0.0, mgy = 0.0;
     ln_stats_of(x, n, attr[0], &st);
-    if (n == 2) {
-        ln_map2(g, &st, out, acc);
+    if (ln_map_two_valued(x, g, n, &st, out, acc))
         return;
-    }
     /* g is read as g_0 + (g - g_0) and mean(g y) as mean((g - mean g) y) (sum y = 0):
      * a uniform cotangent then gives exactly 0 (J 1 = 0), not g sum(y) / n, the
      * rounding noise of the centring (3,000 ulps against 1e-411 on a row of

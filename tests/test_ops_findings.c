@@ -484,6 +484,44 @@ static void test_layer_norm_backward_on_a_row_of_two(void **state)
     }
 }
 
+/* Rows of two values (fuzz_program: [0.5, 0, 0] under relu's cotangent
+ * [1, 0, 0], 2,200 ulps; the documented [1, 1, 1, 2], 1.4e5 ulps): a
+ * cotangent constant on each group lies in span{1, y}, where only eps's part
+ * is left; with deviations inside a group as well. MPFR at P bits, within 4
+ * ulps; the cotangent sum(tanh(n * n + n)) of the row of two's test too. */
+static void test_layer_norm_backward_on_a_row_of_two_values(void **state)
+{
+    (void)state;
+    const double ln_eps = 0x1.4f8b588e368f1p-17;
+    const struct { double x[4], w[4]; size_t n; } cs[] = {
+        {{0.5, 0.0, 0.0}, {1.0, 0.0, 0.0}, 3},
+        {{1.0, 1.0, 1.0, 2.0}, {0.25, 0.25, 0.25, -1.5}, 4},
+        {{1.0, 1.0, 1.0, 2.0}, {0.25, -0.5, 0.75, -1.5}, 4},
+        {{1.25, 1.25, 1.5}, {3.0, 3.0, 1.0}, 3},
+    };
+    double want[MAXN];
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        size_t n = cs[c].n;
+        ad_tape *t = ad_tape_new(NULL);
+        ad_var in = ad_input(t, AD_VEC(n), cs[c].x);
+        ad_var y = ad_layer_norm(t, in, ln_eps);
+        assert_int_equal(ad_backward(t, ad_sum(t, ad_mul(t, ad_const(t, AD_VEC(n), cs[c].w), y))), AD_OK);
+        mp_layer_norm_vjp(cs[c].x, n, ln_eps, cs[c].w, NULL, want);
+        for (size_t j = 0; j < n; j++)
+            assert_ulps("layer_norm backward, two values", ad_grad(t, in)[j], want[j], 4.0);
+        ad_tape_free(t);
+    }
+    const double x[4] = {1.0, 1.0, 1.0, 2.0};
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var in = ad_input(t, AD_VEC(4), x);
+    ad_var n1 = ad_layer_norm(t, in, ln_eps);
+    assert_int_equal(ad_backward(t, ad_sum(t, ad_tanh(t, ad_add(t, ad_mul(t, n1, n1), n1)))), AD_OK);
+    mp_layer_norm_vjp(x, 4, ln_eps, NULL, mp_tanh_sq_plus_d, want);
+    for (size_t j = 0; j < 4; j++)
+        assert_ulps("layer_norm program gradient at [1, 1, 1, 2]", ad_grad(t, in)[j], want[j], 8.0);
+    ad_tape_free(t);
+}
+
 /* layer_norm_backward_uniform_cotangent_one_apart (libFuzzer): a row of eight with
  * one entry apart under gy = 1; J^T 1 = 0 (y sums to 0), MPFR -9e-412, got
  * -8.6e-17 (the noise g sum(y) / n). Also rows of three and five, where the
@@ -869,6 +907,7 @@ int main(void)
         cmocka_unit_test(test_log_softmax_forward_of_a_dominant_logit_is_a_subnormal),
         cmocka_unit_test(test_layer_norm_of_huge_and_tiny_spreads),
         cmocka_unit_test(test_layer_norm_backward_on_a_row_of_two),
+        cmocka_unit_test(test_layer_norm_backward_on_a_row_of_two_values),
         cmocka_unit_test(test_layer_norm_backward_of_a_uniform_cotangent_is_zero),
         cmocka_unit_test(test_mean_loss_gradients_near_the_subnormals),
         cmocka_unit_test(test_mean_losses_whose_sum_overflows),
