@@ -82,33 +82,64 @@ static double unary_vjp(uint8_t code, double g, double x, double y, double kink)
     }
 }
 
+/* The term g (nonzero: both callers skip a zero cotangent) contributes,
+ * under the kernels' rule for infinite cotangents (ops/kernel.h, ad__term);
+ * a finite g takes the plain product, the hot path. */
+static inline double unary_term(uint8_t code, double g, double x, double y, double kink)
+{
+    double c = unary_vjp(code, g, x, y, kink);
+    return isinf(g) ? ad__term(g, c, unary_vjp(code, 1.0, x, y, kink)) : c;
+}
+
+/* The terms gy (nonzero) contributes to input 0 (c0, when want0) and input 1
+ * (c1, when want1) of a binary op, as its kernel forms them (the same rule). */
+static inline void binary_terms(uint8_t code, double gy, double a, double b, double y, bool want0,
+                                bool want1, double *c0, double *c1)
+{
+    double d0 = 1.0, d1 = 1.0;
+    *c0 = *c1 = 0.0;
+    switch (code) {
+    case S_MUL: d0 = mul_da(a, b, y), d1 = mul_db(a, b, y); break;
+    case S_ADD: d0 = add_da(a, b, y), d1 = add_db(a, b, y); break;
+    case S_SUB: d0 = sub_da(a, b, y), d1 = sub_db(a, b, y); break;
+    default: /* S_DIV: its terms cost a division or more, so only the wanted ones */
+        if (want0)
+            *c0 = div_vda(gy, a, b, y);
+        if (want1)
+            *c1 = div_vdb(gy, a, b, y);
+        if (isinf(gy)) {
+            d0 = want0 ? div_vda(1.0, a, b, y) : 1.0;
+            d1 = want1 ? div_vdb(1.0, a, b, y) : 1.0;
+            *c0 = ad__term(gy, *c0, d0);
+            *c1 = ad__term(gy, *c1, d1);
+        }
+        return;
+    }
+    *c0 = gy * d0;
+    *c1 = gy * d1;
+    if (isinf(gy)) {
+        *c0 = ad__term(gy, *c0, d0);
+        *c1 = ad__term(gy, *c1, d1);
+    }
+}
+
 void ad__scalar_backward(uint8_t code, double a, double b, double y, double gy, double kink,
                          double *ga, double *gb)
 {
     if (gy == 0.0)
         return; /* a zero cotangent adds nothing (ops/kernel.h, ad__term) */
-    /* input 0 first, then input 1, as the binary kernels do: x * x adds twice */
-    switch (code) {
-    case S_ADD:
-        if (ga) *ga += gy * add_da(a, b, y);
-        if (gb) *gb += gy * add_db(a, b, y);
-        return;
-    case S_SUB:
-        if (ga) *ga += gy * sub_da(a, b, y);
-        if (gb) *gb += gy * sub_db(a, b, y);
-        return;
-    case S_MUL:
-        if (ga) *ga += gy * mul_da(a, b, y);
-        if (gb) *gb += gy * mul_db(a, b, y);
-        return;
-    case S_DIV:
-        if (ga) *ga += div_vda(gy, a, b, y);
-        if (gb) *gb += div_vdb(gy, a, b, y);
-        return;
-    default:
-        if (ga) *ga += unary_vjp(code, gy, a, y, kink);
+    if (code != S_ADD && code != S_SUB && code != S_MUL && code != S_DIV) {
+        if (ga)
+            *ga += unary_term(code, gy, a, y, kink);
         return;
     }
+    /* input 0 first, then input 1, as the binary kernels do: x * x adds twice */
+    double c0, c1;
+    binary_terms(code, gy, a, b, y, ga != NULL, gb != NULL, &c0, &c1);
+    if (ga)
+        *ga += c0;
+    if (gb)
+        *gb += c1;
 }
 
 /* ---- the builders' entries: ad_apply for a rank-0 built-in op, fast ---- */
@@ -249,7 +280,7 @@ void ad__scalar_sweep(ad_tape *t, size_t loss)
         if (r->n_in == 1) {
             if (!g0)
                 continue;
-            double c = unary_vjp(r->code, gy, a, y, kink);
+            double c = unary_term(r->code, gy, a, y, kink);
             if (i0 + 1 == i && i0 >= m)
                 acc = c;
             else
@@ -259,18 +290,8 @@ void ad__scalar_sweep(ad_tape *t, size_t loss)
         double *g1, b = slot(t, i1, m, off, &g1)[0];
         /* x op x adds twice to one slot, input 0 first, through memory */
         bool link0 = i0 + 1 == i && i0 >= m && i1 != i0, link1 = i1 + 1 == i && i1 >= m && i1 != i0;
-        double c0 = 0.0, c1 = 0.0;
-        switch (r->code) {
-        case S_MUL: c0 = gy * mul_da(a, b, y), c1 = gy * mul_db(a, b, y); break;
-        case S_ADD: c0 = gy * add_da(a, b, y), c1 = gy * add_db(a, b, y); break;
-        case S_SUB: c0 = gy * sub_da(a, b, y), c1 = gy * sub_db(a, b, y); break;
-        default: /* S_DIV: its terms cost a division or more, so only the wanted ones */
-            if (g0)
-                c0 = div_vda(gy, a, b, y);
-            if (g1)
-                c1 = div_vdb(gy, a, b, y);
-            break;
-        }
+        double c0, c1;
+        binary_terms(r->code, gy, a, b, y, g0 != NULL, g1 != NULL, &c0, &c1);
         if (g0) {
             if (link0)
                 acc = c0;

@@ -17,14 +17,21 @@ static inline size_t ad__count(const ad_shape *s)
     return n;
 }
 
-/* The term a cotangent g contributes through a local product c = g f'(x):
- * exactly 0 when g is 0, even where f'(x) is infinite or NaN (sqrt of a
- * negative element that the loss never reads: 0 * NaN would make that
- * input's gradient NaN, though the loss does not depend on it). A NaN g still
- * passes on. The scalar path (ad/scalar.c) skips zero cotangents the same
- * way. Forward mode (jvp) keeps the IEEE products; where a zero meets an inf
- * along a chain, the dot-product test judges op by op (ad/dot.c). */
-static inline double ad__term(double g, double c) { return g != 0.0 ? c : 0.0; }
+/* The term a cotangent g contributes through a local product c = g f'(x),
+ * d1 = f'(x) (read only when g is infinite):
+ * - exactly 0 when g is 0, even where f'(x) is infinite or NaN (sqrt of a
+ *   negative element that the loss never reads: 0 * NaN would make that
+ *   input's gradient NaN, though the loss does not depend on it);
+ * - exactly 0 when g overflowed to +-inf and f'(x) is exactly 0 (a cotangent
+ *   of 2e308 reaching x * y at y = 0: the product of a finite number and 0);
+ * - a NaN g still passes on.
+ * The scalar path (ad/scalar.c) applies the same rule. Forward mode (jvp)
+ * keeps the IEEE products; where a zero meets an inf along a chain, the
+ * dot-product test judges op by op (ad/dot.c). */
+static inline double ad__term(double g, double c, double d1)
+{
+    return g == 0.0 || (isinf(g) && d1 == 0.0) ? 0.0 : c;
+}
 
 /* ---- unary elementwise ----
  * Given, for an op NAME:
@@ -63,8 +70,10 @@ static inline double ad__term(double g, double c) { return g != 0.0 ? c : 0.0; }
             return;                                                                       \
         size_t n = ad__count(&a->ys);                                                     \
         for (size_t i = 0; i < n; i++)                                                    \
-            gx[0][i] += ad__term(gy[i], NAME##_vjp(gy[i], a->x[0][i], a->y[i], a->attr,     \
-                                                   a->kink_grad));                        \
+            gx[0][i] += ad__term(gy[i],                                                   \
+                                 NAME##_vjp(gy[i], a->x[0][i], a->y[i], a->attr, a->kink_grad), \
+                                 isinf(gy[i]) ? NAME##_vjp(1.0, a->x[0][i], a->y[i], a->attr, \
+                                                           a->kink_grad) : 1.0);          \
     }                                                                                     \
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \
@@ -161,18 +170,22 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
         if (a->ys.rank == 0) { /* a rank-0 output has rank-0 inputs */                    \
             double x0 = a->x[0][0], x1 = a->x[1][0];                                      \
             if (gx[0])                                                                    \
-                gx[0][0] += ad__term(gy[0], NAME##_vda(gy[0], x0, x1, a->y[0]));           \
+                gx[0][0] += ad__term(gy[0], NAME##_vda(gy[0], x0, x1, a->y[0]),            \
+                                     isinf(gy[0]) ? NAME##_vda(1.0, x0, x1, a->y[0]) : 1.0); \
             if (gx[1])                                                                    \
-                gx[1][0] += ad__term(gy[0], NAME##_vdb(gy[0], x0, x1, a->y[0]));           \
+                gx[1][0] += ad__term(gy[0], NAME##_vdb(gy[0], x0, x1, a->y[0]),            \
+                                     isinf(gy[0]) ? NAME##_vdb(1.0, x0, x1, a->y[0]) : 1.0); \
             return;                                                                       \
         }                                                                                 \
         ad__bcast_init(&b, &a->ys, &a->xs[0], &a->xs[1]);                                 \
         if (gx[0])                                                                        \
-            AD__BCAST_FOR(b, gx[0][i0] += ad__term(gy[i], NAME##_vda(gy[i], a->x[0][i0],   \
-                                                                     a->x[1][i1], a->y[i]))); \
+            AD__BCAST_FOR(b, gx[0][i0] += ad__term(gy[i],                                 \
+                              NAME##_vda(gy[i], a->x[0][i0], a->x[1][i1], a->y[i]),       \
+                              isinf(gy[i]) ? NAME##_vda(1.0, a->x[0][i0], a->x[1][i1], a->y[i]) : 1.0)); \
         if (gx[1])                                                                        \
-            AD__BCAST_FOR(b, gx[1][i1] += ad__term(gy[i], NAME##_vdb(gy[i], a->x[0][i0],   \
-                                                                     a->x[1][i1], a->y[i]))); \
+            AD__BCAST_FOR(b, gx[1][i1] += ad__term(gy[i],                                 \
+                              NAME##_vdb(gy[i], a->x[0][i0], a->x[1][i1], a->y[i]),       \
+                              isinf(gy[i]) ? NAME##_vdb(1.0, a->x[0][i0], a->x[1][i1], a->y[i]) : 1.0)); \
     }                                                                                     \
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \

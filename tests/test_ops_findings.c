@@ -840,6 +840,34 @@ static void test_an_element_the_loss_never_reads_has_gradient_zero(void **state)
     ad_tape_free(t);
 }
 
+/* fuzz_expr: elu(x) * x * 1e308 * y at x = 0, y = 2: the cotangent of
+ * elu(x) * x overflows (2.2e308 = inf) and meets x * 0's local derivative 0
+ * (x and elu(x) are both 0): the term is exactly 0, not inf * 0 = NaN, so the
+ * gradient is 0 (by hand: every term carries a factor x or elu(x) = 0), as
+ * MPFR says. The scalar path and the array kernels alike (a scalar, then a
+ * vector of two). */
+static void test_an_overflowed_cotangent_times_a_zero_derivative_is_zero(void **state)
+{
+    (void)state;
+    for (int vec = 0; vec < 2; vec++) {
+        ad_tape *t = ad_tape_new(NULL);
+        ad_shape sh = vec ? AD_VEC(2) : AD_SCALAR;
+        ad_var x = ad_input(t, sh, (double[]){0.0, 0.0});
+        ad_var y = ad_input(t, sh, (double[]){2.0, 2.0});
+        ad_var big = ad_const(t, sh, (double[]){0x1.1ccf385ebc8ap+1023, 0x1.1ccf385ebc8ap+1023});
+        ad_var f = ad_sum(t, ad_mul(t, ad_mul(t, ad_mul(t, ad_elu(t, x, 1.0), x), big), y));
+        ad_check_report r;
+        assert_int_equal(ad_check_grad(t, f, NULL, &r), AD_OK);
+        const double *g = ad_grad(t, x);
+        if (!(g[0] == 0.0 && (!vec || g[1] == 0.0)))
+            fail_msg("%s: gradient %g, expected 0", vec ? "vector" : "scalar", g[0]);
+        if (!r.pass)
+            fail_msg("%s: %s", vec ? "vector" : "scalar", r.notes);
+        ad_check_report_free(&r);
+        ad_tape_free(t);
+    }
+}
+
 /* softsign x / (1 + |x|) where 1 + |x| rounds (above 2^53, fuzz_op: 1.17
  * ulps at 0x1.3434343434343p+53) or crosses a binade: the quotient corrected
  * by the rounding error of 1 + |x| is within 0.55 ulps of MPFR (x / (1 + |x|)
@@ -918,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_pow_at_an_infinite_exponent_has_derivative_zero),
         cmocka_unit_test(test_pow_backward_where_x_to_the_p_overflows),
         cmocka_unit_test(test_an_element_the_loss_never_reads_has_gradient_zero),
+        cmocka_unit_test(test_an_overflowed_cotangent_times_a_zero_derivative_is_zero),
         cmocka_unit_test(test_softsign_where_one_plus_x_rounds),
         cmocka_unit_test(test_log_softmax_backward_keeps_a_tiny_cotangent),
     };
