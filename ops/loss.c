@@ -85,21 +85,38 @@ typedef struct mean_loss {
     double (*dt)(double p, double t, const double *attr, int *e);
 } mean_loss;
 
-static double loss_sum(const mean_loss *L, const ad_op_args *a, size_t n, int s)
+/* sum_i l_i 2^-s; *mag (may be NULL): sum_i |l_i| 2^-s */
+static double loss_sum(const mean_loss *L, const ad_op_args *a, size_t n, int s, double *mag)
 {
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++)
-        sum += L->t(a->x[0][i], a->x[1][i], a->attr, s);
+    double sum = 0.0, m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double t = L->t(a->x[0][i], a->x[1][i], a->attr, s);
+        sum += t;
+        m += fabs(t);
+    }
+    if (mag)
+        *mag = m;
     return sum;
 }
 static void loss_forward(const mean_loss *L, const ad_op_args *a, double *y)
 {
     size_t n = ad__count(&a->xs[0]);
-    double sum = loss_sum(L, a, n, 0);
-    if (!isfinite(sum)) /* overflowed (to inf, or to inf - inf), or a non-finite input: the scaled sum tells */
-        y[0] = ldexp(loss_sum(L, a, n, LOSS_SCALE) / (double)n, LOSS_SCALE);
-    else
+    double sum = loss_sum(L, a, n, 0, NULL);
+    if (isfinite(sum)) {
         y[0] = sum / (double)n;
+        return;
+    }
+    /* overflowed (to inf, or to inf - inf), or a non-finite input: the scaled sum tells */
+    double mag, scaled = loss_sum(L, a, n, LOSS_SCALE, &mag);
+    y[0] = ldexp(scaled / (double)n, LOSS_SCALE);
+    /* Terms whose magnitudes' mean is beyond DBL_MAX cancelled to a finite
+     * mean, by more than their rounding (n eps/2 sum |l_i|) allows: not one
+     * digit is left (x (1 - y) with x = DBL_MAX, y = 1.6 2^920 loses x, as
+     * large as the mean itself). NaN, the contract of sums whose terms exceed
+     * DBL_MAX (matmul, broadcasting), rather than a finite number. */
+    if (isfinite(y[0]) && isinf(ldexp(mag / (double)n, LOSS_SCALE)) &&
+        fabs(scaled) < 8.0 * (double)n * DBL_EPSILON * mag)
+        y[0] = NAN;
 }
 static void loss_backward(const mean_loss *L, const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY])
 {

@@ -666,6 +666,16 @@ static void test_mean_losses_whose_sum_overflows(void **state)
     both.x[1][5] = 0x1.62e42fefa39efp+9;
     run(&both, y, gx);
     assert_true(y[0] == -INFINITY);
+    /* fuzz_op: terms of about -+2^1945 (x (1 - y), x = DBL_MAX, y = 1.6 2^920, and
+     * x = 1.6 2^920, y = -DBL_MAX) cancel to a mean of 6.3e307 by MPFR, far below
+     * their rounding (each loses x, about DBL_MAX): NaN, not the finite 1.5e273 */
+    const double t920 = 0x1.9797979797979p+920;
+    const fcase cancel = {&ad_op_bce_with_logits, 2, {AD_MAT(2, 3), AD_MAT(2, 3)},
+                          {{0x1.f845c84224ac9p-35, DBL_MAX, DBL_MAX, DBL_MAX, t920, t920},
+                           {t920, t920, 0x1.9797979797979p-1016, 0x1.cdf077159492fp-1, -DBL_MAX,
+                            0x1.ff5698ff65bdp-1}}, {0}, 0, 0x1p-8};
+    run(&cancel, y, gx);
+    assert_true(isnan(y[0]));
 }
 
 /* cross_entropy with a DBL_MAX logit in a row whose class holds -1.3e301:
