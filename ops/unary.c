@@ -127,13 +127,28 @@ ad_var ad_cos(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_cos, &x, 1, NULL
 /* x^0 = 1^p = 1 for every x and p, a NaN included; glibc's pow returns NaN for a
  * signaling NaN there (ISO/IEC TS 18661-1), MPFR (and the convention above) 1 */
 static double pow_f(double a, double b) { return b == 0.0 || a == 1.0 ? 1.0 : pow(a, b); }
-/* x^p overflowed or underflowed at a finite, nonzero x and finite p: the
- * products g p x^(p-1) and g x^p ln x are formed in long double, whose wider
- * exponent range holds x^p (on targets where long double is double this is
- * the double formula, no worse than before). */
+/* x^p overflowed or underflowed at a finite, nonzero x and finite p (at
+ * x < 0, p is then an integer): the products g p x^(p-1) and g x^p ln x may
+ * not. They are formed from h = |x|^(p/2) (p/2 exact), h h standing for
+ * |x|^p, as mantissas with one final scaling: the factors' mantissas keep the
+ * product in range (x = 2^512, p = 3, g = 1/4: 1.35e308, not inf).
+ * @return false when h itself is out of range (the plain formula then). */
 static bool pow_out_of_range(double a, double b, double y)
 {
     return (isinf(y) || y == 0.0) && a != 0.0 && isfinite(a) && isfinite(b);
+}
+/* g x^p f, from the mantissas of g, h, h and f (x^p's sign put back). */
+static bool pow_scaled(double g, double a, double b, double f, double *out)
+{
+    double h = pow(fabs(a), 0.5 * b);
+    if (!(h > 0.0) || isinf(h) || f == 0.0 || !isfinite(f) || !isfinite(g))
+        return false;
+    int eg, eh, ef;
+    double mg = frexp(g, &eg), mh = frexp(h, &eh), mf = frexp(f, &ef);
+    /* x^p = -|x|^p at x < 0 and an odd integer p */
+    double s = a < 0.0 && fmod(b, 2.0) != 0.0 ? -1.0 : 1.0;
+    *out = s * ldexp(mg * mh * mh * mf, eg + 2 * eh + ef);
+    return true;
 }
 static double pow_vda(double g, double a, double b, double y)
 {
@@ -143,11 +158,13 @@ static double pow_vda(double g, double a, double b, double y)
      * p = -inf, |x| < 1 at +inf), not p x^(p-1) = inf * 0 */
     if (y == 0.0 && isinf(b))
         return 0.0;
-    if (pow_out_of_range(a, b, y)) /* x^p overflowed (x = 2^512, p = 3), g p x^(p-1) need not */
-        return (double)((long double)g * b * (powl(a, b) / a));
+    double r;
+    /* x^p overflowed (x = 2^512, p = 3), g p x^(p-1) = g x^p (p / x) need not */
+    if (pow_out_of_range(a, b, y) && pow_scaled(g, a, b, b / a, &r))
+        return r;
     /* g p y / x: pow(x, p - 1) would carry the rounding of p - 1, amplified by ln x */
     if (a != 0.0 && y != 0.0 && isfinite(y)) {
-        double r = g * (b * (y / a));
+        r = g * (b * (y / a));
         if ((fabs(r) < DBL_MIN || !isfinite(r)) && isfinite(b) && isfinite(g)) {
             /* a quotient or product over- or underflowed (x = p = 2^-1074: y / x =
              * 2^1074), or the result is subnormal, where each rounding costs up to
@@ -164,8 +181,9 @@ static double pow_vdb(double g, double a, double b, double y)
 {
     if (g == 0.0 || y == 0.0)
         return 0.0;
-    if (pow_out_of_range(a, b, y) && a > 0.0)
-        return (double)((long double)g * powl(a, b) * logl(a));
+    double r;
+    if (pow_out_of_range(a, b, y) && a > 0.0 && pow_scaled(g, a, b, log(a), &r))
+        return r;
     return g * (y * log(a));
 }
 static int pow_ref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_rnd_t r) { mpfr_pow(y, a, b, r); return 0; }

@@ -760,13 +760,15 @@ static void test_pow_backward_into_the_subnormals(void **state)
 }
 
 /* pow where x^p overflows but the products do not (fuzz_op: x = 2^512 (1 +
- * 2^-51), p = 3, gy = 1/4: d/dx = 3/4 x^2 = 1.35e308, was inf), and d/dp =
- * g x^p ln x at x = 2^600, p = 2, g = 2^-700: 2^500 ln 2^600. MPFR at P bits. */
+ * 2^-51), p = 3, gy = 1/4: d/dx = 3/4 x^2 = 1.35e308, was inf; the same at -x),
+ * and d/dp = g x^p ln x at x = 2^600, p = 2, g = 2^-700: 2^500 ln 2^600. MPFR
+ * at P bits. */
 static void test_pow_backward_where_x_to_the_p_overflows(void **state)
 {
     (void)state;
-    const double cs[2][3] = {{0x1.0000000000002p+512, 3.0, 0x1p-2}, {0x1p+600, 2.0, 0x1p-700}};
-    for (int i = 0; i < 2; i++) {
+    const double cs[3][3] = {{0x1.0000000000002p+512, 3.0, 0x1p-2}, {0x1p+600, 2.0, 0x1p-700},
+                             {-0x1.0000000000002p+512, 3.0, 0x1p-2}}; /* x^3 = -inf, 3/4 x^2 > 0 */
+    for (int i = 0; i < 3; i++) {
         const double x = cs[i][0], p = cs[i][1], gy = cs[i][2];
         const fcase c = {&ad_op_pow, 2, {AD_SCALAR, AD_SCALAR}, {{x}, {p}}, {0}, 0, gy};
         double y[1], gx[2][MAXN];
