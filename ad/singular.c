@@ -1,6 +1,7 @@
 /* singular.c - where the chain rule itself does not hold: an elementwise op
- * whose local derivative is infinite or NaN at finite inputs and a finite
- * value (sqrt at 0, 0^p at p = 0, x^0.5 at 0, inf^x at x = 0). A zero meeting it there
+ * whose local derivative is infinite or NaN where its value is finite (sqrt
+ * at 0, 0^p at p = 0, x^0.5 at 0, inf^x at x = 0, 1^p at p = inf, where the
+ * last three jump). A zero meeting it there
  * (0 * inf) makes the engine's product a convention, not a derivative:
  * d/dx sqrt(x)^2 at 0 is 1, the chain rule's 2 sqrt(0) / (2 sqrt(0)) is
  * 0 * inf; log1p(x) 0^(x^1.25) jumps from 1 to 0 at x = 0. The checker does
@@ -19,8 +20,7 @@ static bool all_finite(const double *v, size_t n)
 }
 
 /* Whether node i's partials under a cotangent of ones are not all finite
- * while its value and differentiable inputs are; scratch: 3 * max_count
- * doubles of c->tmp. */
+ * while its value is; scratch: 3 * max_count doubles of c->tmp. */
 static bool singular_at(const ad__ctx *c, size_t i)
 {
     const ad_tape *t = c->t;
@@ -30,9 +30,9 @@ static bool singular_at(const ad__ctx *c, size_t i)
         return false;
     double *gy = c->tmp, *gx[AD_MAX_ARITY] = {NULL};
     for (unsigned q = 0; q < n->n_in; q++) {
+        /* an input may be infinite where the value is finite: inf^x at x = 0
+         * and 1^p at p = inf are 1, and jump there */
         const ad__node *in = &t->nodes[n->in[q]];
-        if (in->needs_grad && !all_finite(in->val, in->count))
-            return false; /* a constant may be infinite: inf^x at x = 0 is 1 */
         gx[q] = c->tmp + (q + 1) * c->max_count;
         memset(gx[q], 0, in->count * sizeof(double));
     }
