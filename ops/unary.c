@@ -184,7 +184,16 @@ static double pow_vdb(double g, double a, double b, double y)
     double r;
     if (pow_out_of_range(a, b, y) && a > 0.0 && pow_scaled(g, a, b, log(a), &r))
         return r;
-    return g * (y * log(a));
+    double l = log(a);
+    r = g * (y * l);
+    if ((isinf(r) || fabs(r) < DBL_MIN) && isfinite(g) && isfinite(y) && isfinite(l) && l != 0.0) {
+        /* y ln x overflowed where g y ln x need not (x = 2^-1022, p = -1, g = 2^-8:
+         * -1.24e308), or a subnormal result: from the mantissas, one rounding */
+        int eg, ey, el;
+        double mg = frexp(g, &eg), my = frexp(y, &ey), ml = frexp(l, &el);
+        r = ldexp(mg * my * ml, eg + ey + el);
+    }
+    return r;
 }
 static int pow_ref(mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_rnd_t r) { mpfr_pow(y, a, b, r); return 0; }
 AD__BINARY_KERNELS_VJP(pow)
