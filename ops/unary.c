@@ -164,11 +164,13 @@ static double pow_vda(double g, double a, double b, double y)
         return r;
     /* g p y / x: pow(x, p - 1) would carry the rounding of p - 1, amplified by ln x */
     if (a != 0.0 && y != 0.0 && isfinite(y)) {
-        r = g * (b * (y / a));
-        if ((fabs(r) < DBL_MIN || !isfinite(r)) && isfinite(b) && isfinite(g)) {
+        double q = b * (y / a);
+        r = g * q;
+        if ((fabs(r) < DBL_MIN || fabs(q) < DBL_MIN || !isfinite(r)) && isfinite(b) && isfinite(g)) {
             /* a quotient or product over- or underflowed (x = p = 2^-1074: y / x =
-             * 2^1074), or the result is subnormal, where each rounding costs up to
-             * an ulp of it: from the mantissas, scaled back with one rounding */
+             * 2^1074), or the result or p y / x is subnormal, where each rounding
+             * costs up to an ulp of it (26 ulps once scaled by g = 128): from the
+             * mantissas, scaled back with one rounding */
             int eg, eb, ey, ea;
             double mg = frexp(g, &eg), mb = frexp(b, &eb), my = frexp(y, &ey), ma = frexp(a, &ea);
             r = ldexp(mg * mb * my / ma, eg + eb + ey - ea);

@@ -741,22 +741,27 @@ static void test_activation_at_its_kink_has_the_ops_derivative(void **state)
 static void test_pow_backward_into_the_subnormals(void **state)
 {
     (void)state;
-    const double x = 0x1.783b23b3948dp+5, p = 0x0.900009e000973p-1022, gy = 0x1p+5;
-    const fcase c = {&ad_op_pow, 2, {AD_SCALAR, AD_SCALAR}, {{x}, {p}}, {0}, 0, gy};
-    double y[1], gx[2][MAXN];
-    run(&c, y, gx);
-    mpfr_t d, e;
-    mpfr_inits2(P, d, e, (mpfr_ptr)0);
-    mpfr_set_d(d, x, MPFR_RNDN);
-    mpfr_set_d(e, p, MPFR_RNDN);
-    mpfr_sub_ui(e, e, 1, MPFR_RNDN);
-    mpfr_pow(d, d, e, MPFR_RNDN);
-    mpfr_mul_d(d, d, p, MPFR_RNDN);
-    mpfr_mul_d(d, d, gy, MPFR_RNDN);
-    double want = mpfr_get_d(d, MPFR_RNDN);
-    mpfr_clears(d, e, (mpfr_ptr)0);
-    assert_true(want > 0 && want < DBL_MIN);
-    assert_ulps("pow d/dx", gx[0][0], want, 1.0);
+    /* and where p y / x is subnormal but g p y / x is not (g = 128: 26 ulps) */
+    const double cs[2][3] = {{0x1.783b23b3948dp+5, 0x0.900009e000973p-1022, 0x1p+5},
+                             {0x1.b77de44ab1178p+3, 0x0.4000000000004p-1022, 0x1p+7}};
+    for (int i = 0; i < 2; i++) {
+        const double x = cs[i][0], p = cs[i][1], gy = cs[i][2];
+        const fcase c = {&ad_op_pow, 2, {AD_SCALAR, AD_SCALAR}, {{x}, {p}}, {0}, 0, gy};
+        double y[1], gx[2][MAXN];
+        run(&c, y, gx);
+        mpfr_t d, e;
+        mpfr_inits2(P, d, e, (mpfr_ptr)0);
+        mpfr_set_d(d, x, MPFR_RNDN);
+        mpfr_set_d(e, p, MPFR_RNDN);
+        mpfr_sub_ui(e, e, 1, MPFR_RNDN);
+        mpfr_pow(d, d, e, MPFR_RNDN);
+        mpfr_mul_d(d, d, p, MPFR_RNDN);
+        mpfr_mul_d(d, d, gy, MPFR_RNDN);
+        double want = mpfr_get_d(d, MPFR_RNDN);
+        mpfr_clears(d, e, (mpfr_ptr)0);
+        assert_true(want > 0 && want < 4 * DBL_MIN);
+        assert_ulps("pow d/dx", gx[0][0], want, 1.0);
+    }
 }
 
 /* pow where x^p overflows but the products do not (fuzz_op: x = 2^512 (1 +
