@@ -1,5 +1,6 @@
 /* activation.c - smooth activations: sigmoid, logsigmoid, softplus, softsign, erf, gelu, gelu_tanh, silu, mish. */
 #include "elem.h" /* sigmoid_f, sigmoid_vjp: shared with the scalar path */
+#include "near_root.h"
 
 /* MPFR references work with this many guard bits beyond the output's precision. */
 #define GUARD 64
@@ -216,9 +217,19 @@ static double gelu_f(double x, const double *attr)
     gauss(x, &c, &d);
     return x == -INFINITY ? 0.0 : x * c;
 }
+/* gelu'' = phi(x) (2 - x^2), positive next to the zero of gelu' */
+static double gelu_d2(double x)
+{
+    double c, d;
+    gauss(x, &c, &d);
+    return d * (2.0 - x * x);
+}
+static const ad__deriv_root gelu_root = {-0x1.80ead197f00b4p-1, 0x1.13e74c58cada8p-56, gelu_d2};
 static double gelu_df(double x, double y, const double *attr, double kg)
 {
     (void)y, (void)attr, (void)kg;
+    if (ad__near_root(x, &gelu_root))
+        return ad__deriv_near_root(x, &gelu_root);
     double c, d;
     gauss(x, &c, &d);
     return isinf(x) ? c : c + x * d;
@@ -290,9 +301,23 @@ static double gelu_tanh_f(double x, const double *attr)
     double xs = x * ad__sigmoid(h); /* sigmoid(h + l) = sigmoid(h) (1 + l sigmoid(-h)) */
     return l == 0.0 ? xs : fma(xs, l * ad__sigmoid(-h), xs); /* l = 0: also x = inf */
 }
+/* With v = 2u and y = x sigmoid(v): gelu_tanh'' = sigmoid'(v) (2 v' + x (1 - 2
+ * sigmoid(v)) v'^2 + x v''), positive next to the zero of gelu_tanh' */
+static double gelu_tanh_d2(double x)
+{
+    double h, l;
+    gelu_tanh_u2(x, &h, &l);
+    double v1 = TWO_SQRT_2_PI_HI * fma(3.0 * GELU_A_HI * x, x, 1.0);
+    double v2 = TWO_SQRT_2_PI_HI * 6.0 * GELU_A_HI * x;
+    return ad__sigmoid_d(h) * (2.0 * v1 + x * (1.0 - 2.0 * ad__sigmoid(h)) * v1 * v1 + x * v2);
+}
+static const ad__deriv_root gelu_tanh_root = {-0x1.81429f9e97e4dp-1, 0x1.4f523ed77dbdcp-55,
+                                              gelu_tanh_d2};
 static double gelu_tanh_df(double x, double y, const double *attr, double kg)
 {
     (void)y, (void)attr, (void)kg;
+    if (ad__near_root(x, &gelu_tanh_root))
+        return ad__deriv_near_root(x, &gelu_tanh_root);
     double h, l;
     gelu_tanh_u2(x, &h, &l);
     double du2 = TWO_SQRT_2_PI_HI * fma(3.0 * GELU_A_HI * x, x, 1.0), sd = ad__sigmoid_d(h);
@@ -350,11 +375,21 @@ static double far_left_vjp(double g, double x)
  * split-stable (1 - sigmoid(x) would cancel for large x); x e^x below -700 (above:
  * silu(-745.13) = -1.84e-321 was -0, x times a subnormal e^x rounded to 0) ---- */
 static double silu_f(double x, const double *attr) { (void)attr; return x < FAR_LEFT ? ad__exp_mul(x, x) : x * ad__sigmoid(x); }
+/* silu'' = sigmoid(x) sigmoid(-x) (2 + x (sigmoid(-x) - sigmoid(x))), positive
+ * next to the zero of silu' */
+static double silu_d2(double x)
+{
+    double p = ad__sigmoid(x), q = ad__sigmoid(-x);
+    return p * q * (2.0 + x * (q - p));
+}
+static const ad__deriv_root silu_root = {-0x1.474973c84120bp+0, -0x1.f8d74bc9ac154p-54, silu_d2};
 static double silu_vjp(double g, double x, double y, const double *attr, double kg)
 {
     (void)y, (void)attr, (void)kg;
     if (x < FAR_LEFT)
         return far_left_vjp(g, x);
+    if (ad__near_root(x, &silu_root))
+        return g * ad__deriv_near_root(x, &silu_root);
     return g * (ad__sigmoid(x) * (1.0 + x * ad__sigmoid(-x)));
 }
 static int silu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
@@ -405,11 +440,22 @@ static double mish_f(double x, const double *attr)
     mish_parts(x, &th, &s2);
     return x * th;
 }
+/* With T = tanh(sp), S = sech^2(sp), sp' = sigmoid: mish'' = S sigmoid(x) (2 -
+ * 2 x T sigmoid(x) + x sigmoid(-x)), positive next to the zero of mish' */
+static double mish_d2(double x)
+{
+    double th, s2, p = ad__sigmoid(x);
+    mish_parts(x, &th, &s2);
+    return s2 * p * (2.0 - 2.0 * x * th * p + x * ad__sigmoid(-x));
+}
+static const ad__deriv_root mish_root = {-0x1.31432c0d12d84p+0, -0x1.bf319154da210p-55, mish_d2};
 static double mish_vjp(double g, double x, double y, const double *attr, double kg)
 {
     (void)y, (void)attr, (void)kg;
     if (x < FAR_LEFT)
         return far_left_vjp(g, x);
+    if (ad__near_root(x, &mish_root))
+        return g * ad__deriv_near_root(x, &mish_root);
     double th, s2;
     mish_parts(x, &th, &s2);
     return g * (th + x * s2 * ad__sigmoid(x));

@@ -5,6 +5,7 @@
 #define LN2 0.693147180559945309417232121458176568 /* ln 2, published digits */
 
 #include <mpfr.h>
+#include <ad/ad.h>
 
 /* e^(s a) / (1 + e^(s a))^2 * k: sigmoid'(a) scaled (s = -1 gives the mirrored side). */
 static inline double mp_sigmoid_d(double a)
@@ -61,6 +62,27 @@ static inline double mp_softplus(double x, double b)
     mpfr_div_d(t, t, b, MPFR_RNDN);
     double r = mpfr_get_d(t, MPFR_RNDN);
     mpfr_clear(t);
+    return r;
+}
+
+/* d/dx of a unary registry op at x = hi + lo (lo may be 0), from its MPFR
+ * reference: a central difference at 600 bits with h = 2^-150 (truncation
+ * about 2^-300, rounding about 2^-450 relative). Independent of the double kernels. */
+static inline double mp_op_derivative(const ad_op *op, double hi, double lo)
+{
+    mpfr_t x, y0, y1;
+    mpfr_inits2(600, x, y0, y1, (mpfr_ptr)0);
+    ad_ref_args a = {.n_in = 1, .x = {x}};
+    mpfr_set_d(x, hi, MPFR_RNDN);
+    mpfr_add_d(x, x, lo, MPFR_RNDN);
+    mpfr_add_d(x, x, -0x1p-150, MPFR_RNDN);
+    op->reference(&a, y0, MPFR_RNDN);
+    mpfr_add_d(x, x, 0x1p-149, MPFR_RNDN);
+    op->reference(&a, y1, MPFR_RNDN);
+    mpfr_sub(y1, y1, y0, MPFR_RNDN);
+    mpfr_mul_2si(y1, y1, 149, MPFR_RNDN);
+    double r = mpfr_get_d(y1, MPFR_RNDN);
+    mpfr_clears(x, y0, y1, (mpfr_ptr)0);
     return r;
 }
 
