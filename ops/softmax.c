@@ -319,39 +319,90 @@ ad_var ad_logsumexp(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_logsumexp,
  * part on the group means, has its own formula (ln_map_two_valued). ---- */
 /* A row's statistics, all in scaled units: the row is read as x 2^-ex (ex the
  * exponent of its largest |x|: the mean of subnormals keeps its digits, that
- * of DBL_MAX's does not overflow), its mean as mu + lo (the sum compensated by
- * TwoSum, the division's remainder by fma, so x - mu keeps its digits near the
- * mean), and sigma as sigma 2^e, e the exponent of the largest of |x_j - mu|
- * and sqrt(eps): the squares are summed scaled by 2^-e, so a spread of 1e200
- * does not overflow the variance, nor one of 1e-200 underflow it. */
+ * of DBL_MAX's does not overflow); its sum is kept exact, as an expansion (a
+ * sum of nonoverlapping doubles, Shewchuk's), so a deviation x_j - mean is
+ * (n x_j - sum) / n rounded about once: a double-double mean lost the 2^-925 in
+ * [0.5 - 2^-52, -2^-925, 1 - 2^-53, 0.5 - 2^-53], where the last deviation is
+ * exactly 2^-927 (fuzz_op); sigma is sigma 2^e, e the exponent of the largest
+ * of |x_j - mean| and sqrt(eps): the squares are summed scaled by 2^-e, so a
+ * spread of 1e200 does not overflow the variance, nor one of 1e-200 underflow it. */
+#define LN_SUM_MAX 16 /* components kept (rows need 1 to 3; 20 need a spread of 1026 bits) */
 typedef struct ln_stats {
-    double mu, lo, sigma, eps, var; /* eps and var + eps (sigma^2) scaled by 2^-2e */
+    double sum[LN_SUM_MAX + 1]; /* the exact sum of x 2^-ex, increasing magnitudes */
+    int n_sum;
+    double n, sigma, eps, var; /* eps and var + eps (sigma^2) scaled by 2^-2e */
     int ex, e;
 } ln_stats;
 
+/* Adds b to the expansion e[0..m) (Grow-Expansion with zero elimination);
+ * @return its new length. */
+static int ln_grow(double *e, int m, double b)
+{
+    double q = b;
+    int k = 0;
+    for (int i = 0; i < m; i++) {
+        double s = q + e[i], bb = s - q, err = (q - (s - bb)) + (e[i] - bb);
+        q = s;
+        if (err != 0.0)
+            e[k++] = err;
+    }
+    if (q != 0.0 || k == 0)
+        e[k++] = q;
+    return k;
+}
+/* The expansion's value, rounded about once (smallest components first). */
+static double ln_value(const double *e, int m)
+{
+    double v = 0.0;
+    for (int i = 0; i < m; i++)
+        v += e[i];
+    return v;
+}
+/* (x - mean) 2^-ex: (n x - sum) / n from the exact parts, n x by fma. */
+static double ln_dev_scaled(double x, const ln_stats *st)
+{
+    double e[LN_SUM_MAX + 2], xs = ldexp(x, -st->ex), p = st->n * xs;
+    int m = st->n_sum;
+    for (int i = 0; i < m; i++)
+        e[i] = -st->sum[i];
+    m = ln_grow(e, m, fma(st->n, xs, -p));
+    m = ln_grow(e, m, p);
+    return ln_value(e, m) / st->n;
+}
 /* (x - mean) 2^-e: the deviation in sigma's units. */
 static double ln_dev(double x, const ln_stats *st)
 {
-    return ldexp((ldexp(x, -st->ex) - st->mu) - st->lo, st->ex - st->e);
+    return ldexp(ln_dev_scaled(x, st), st->ex - st->e);
 }
 static void ln_stats_of(const double *x, size_t n, double eps, ln_stats *st)
 {
-    double s = 0.0, c = 0.0, v = 0.0, dn = (double)n, big = 0.0;
+    double v = 0.0, big = 0.0;
+    st->n = (double)n;
     for (size_t j = 0; j < n; j++)
         big = fmax(big, fabs(x[j]));
     st->ex = 0;
     if (big > 0.0 && isfinite(big))
         frexp(big, &st->ex);
+    st->n_sum = 1;
+    st->sum[0] = 0.0;
     for (size_t j = 0; j < n; j++) {
-        double xj = ldexp(x[j], -st->ex), t = s + xj, bb = t - s;
-        c += (s - (t - bb)) + (xj - bb);
-        s = t;
+        double xj = ldexp(x[j], -st->ex);
+        if (!isfinite(big)) { /* inf or NaN: the plain sum, which is too */
+            st->sum[0] += xj;
+            continue;
+        }
+        st->n_sum = ln_grow(st->sum, st->n_sum, xj);
+        if (st->n_sum >= LN_SUM_MAX) { /* rare: round to a double-double */
+            double hi = ln_value(st->sum, st->n_sum);
+            st->n_sum = ln_grow(st->sum, st->n_sum, -hi);
+            st->sum[0] = ln_value(st->sum, st->n_sum);
+            st->sum[1] = hi;
+            st->n_sum = 2;
+        }
     }
-    st->mu = s / dn;
-    st->lo = (fma(-st->mu, dn, s) + c) / dn;
     big = 0.0;
     for (size_t j = 0; j < n; j++)
-        big = fmax(big, fabs((ldexp(x[j], -st->ex) - st->mu) - st->lo));
+        big = fmax(big, fabs(ln_dev_scaled(x[j], st)));
     st->e = 0;
     if (big > 0.0 && isfinite(big)) {
         frexp(big, &st->e);
@@ -368,7 +419,7 @@ static void ln_stats_of(const double *x, size_t n, double eps, ln_stats *st)
         v += d * d;
     }
     st->eps = ldexp(ldexp(eps, -st->e), -st->e);
-    st->var = v / dn + st->eps;
+    st->var = v / st->n + st->eps;
     st->sigma = sqrt(st->var);
 }
 static void layer_norm_frow(const double *x, size_t n, double *y, const double *attr)

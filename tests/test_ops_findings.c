@@ -333,16 +333,21 @@ static void test_log_softmax_forward_of_a_dominant_logit_is_a_subnormal(void **s
 /* layer_norm([3, 0.5, 1.2, 1.1e178], eps): the squares of a spread of 1e178
  * overflowed the variance; MPFR gives y_0 = -0.577. A spread of 1e-200 with
  * eps = 0 underflowed it. [-2^-1074, 0 x 7]: the mean -2^-1074/8 rounded to 0
- * (39 ulps off y_0 = -0.875 2^-1074 / sqrt(eps)); the row is now scaled first. */
+ * (39 ulps off y_0 = -0.875 2^-1074 / sqrt(eps)); the row is now scaled first.
+ * [0.5 - 2^-52, -t, 1 - 2^-53, 0.5 - 2^-53] with t = 1.9 2^-925 (fuzz_op): the
+ * last deviation is exactly t / 4, which a double-double mean rounds away
+ * (y_3 was 0, MPFR 4.7e-279); the row's sum is now exact. */
 static void test_layer_norm_of_huge_and_tiny_spreads(void **state)
 {
     (void)state;
-    const double rows[3][8] = {{0x1.8p+1, 0x1p-1, 0x1.34920f2434921p+0, 0x1.1fb90f809fe73p+593},
+    const double rows[4][8] = {{0x1.8p+1, 0x1p-1, 0x1.34920f2434921p+0, 0x1.1fb90f809fe73p+593},
                                {1e-200, 2e-200, 3e-200, 5e-200},
-                               {-0x0.0000000000001p-1022}};
-    const double eps[3] = {0x1.4f8b588e368f1p-17, 0.0, 0x1.4f8b588e368f1p-17};
-    const size_t len[3] = {4, 4, 8};
-    for (int r = 0; r < 3; r++) {
+                               {-0x0.0000000000001p-1022},
+                               {0x1.ffffffffffffcp-2, -0x1.e422ffefa39efp-925, 0x1.fffffffffffffp-1,
+                                0x1.ffffffffffffep-2}};
+    const double eps[4] = {0x1.4f8b588e368f1p-17, 0.0, 0x1.4f8b588e368f1p-17, 0x1.4f8b588e368f1p-17};
+    const size_t len[4] = {4, 4, 8, 4};
+    for (int r = 0; r < 4; r++) {
         size_t n = len[r];
         fcase c = {&ad_op_layer_norm, 1, {AD_VEC(n)}, {{0}}, {eps[r]}, 1, -0x1p+5};
         memcpy(c.x[0], rows[r], sizeof rows[r]);
@@ -371,6 +376,43 @@ static void test_layer_norm_of_huge_and_tiny_spreads(void **state)
         }
         mpfr_clears(mu, v, t, (mpfr_ptr)0);
     }
+}
+
+/* A row whose exact sum needs more parts than layer_norm keeps (2^(-54 j), j < 20:
+ * twenty nonoverlapping doubles): the sum is rounded to two doubles there, and
+ * every output still agrees with MPFR. */
+static void test_layer_norm_row_beyond_the_kept_sum_parts(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    double x[N];
+    for (int j = 0; j < N; j++)
+        x[j] = ldexp(1.0, -54 * j);
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var v = ad_layer_norm(t, ad_input(t, AD_VEC(N), x), 1e-5);
+    const double *y = ad_value(t, v);
+    mpfr_t mu, var, d;
+    mpfr_inits2(P, mu, var, d, (mpfr_ptr)0);
+    mpfr_set_zero(mu, 1);
+    for (int j = 0; j < N; j++)
+        mpfr_add_d(mu, mu, x[j], MPFR_RNDN);
+    mpfr_div_ui(mu, mu, N, MPFR_RNDN);
+    mpfr_set_zero(var, 1);
+    for (int j = 0; j < N; j++) {
+        mpfr_d_sub(d, x[j], mu, MPFR_RNDN);
+        mpfr_sqr(d, d, MPFR_RNDN);
+        mpfr_add(var, var, d, MPFR_RNDN);
+    }
+    mpfr_div_ui(var, var, N, MPFR_RNDN);
+    mpfr_add_d(var, var, 1e-5, MPFR_RNDN);
+    mpfr_sqrt(var, var, MPFR_RNDN);
+    for (int j = 0; j < N; j++) {
+        mpfr_d_sub(d, x[j], mu, MPFR_RNDN);
+        mpfr_div(d, d, var, MPFR_RNDN);
+        assert_ulps("layer_norm forward", y[j], mpfr_get_d(d, MPFR_RNDN), 8.0);
+    }
+    mpfr_clears(mu, var, d, (mpfr_ptr)0);
+    ad_tape_free(t);
 }
 
 /* MPFR: the layer_norm row y = d / sigma (d = x - mean, sigma^2 = mean(d^2) + eps)
@@ -952,6 +994,7 @@ int main(void)
         cmocka_unit_test(test_log_softmax_backward_near_a_root_is_within_its_condition),
         cmocka_unit_test(test_log_softmax_forward_of_a_dominant_logit_is_a_subnormal),
         cmocka_unit_test(test_layer_norm_of_huge_and_tiny_spreads),
+        cmocka_unit_test(test_layer_norm_row_beyond_the_kept_sum_parts),
         cmocka_unit_test(test_layer_norm_backward_on_a_row_of_two),
         cmocka_unit_test(test_layer_norm_backward_on_a_row_of_two_values),
         cmocka_unit_test(test_layer_norm_backward_of_a_uniform_cotangent_is_zero),
