@@ -4,7 +4,9 @@
 
 /* Rows of all -inf: logsumexp is -inf (the log of an empty sum) with gradient 0;
  * softmax and log_softmax are undefined there and give NaN in that row only,
- * values and gradient (as PyTorch). A +inf logit gives NaN in its row (inf - inf).
+ * values and gradient (as PyTorch). A +inf logit: logsumexp is +inf (so is
+ * the log of a sum with an infinite term), its gradient NaN in the row;
+ * softmax and log_softmax give NaN in the row (inf / inf, as PyTorch).
  * Other rows are never touched. */
 
 double ad__lse_parts(const double *x, size_t n, double *m, size_t *k)
@@ -87,7 +89,7 @@ static void softmax_frow(const double *x, size_t n, double *y, const double *att
     size_t k;
     rest = ad__lse_parts(x, n, &m, &k);
     for (size_t j = 0; j < n; j++)
-        y[j] = m == -INFINITY ? NAN : (j == k ? 1.0 : ad__exp_diff(x[j], m)) / (1.0 + rest);
+        y[j] = isinf(m) ? NAN : (j == k ? 1.0 : ad__exp_diff(x[j], m)) / (1.0 + rest);
 }
 static void softmax_map(const double *y, const double *g, size_t n, double *out, int acc)
 {
@@ -151,7 +153,7 @@ static void log_softmax_frow(const double *x, size_t n, double *y, const double 
     rest = ad__lse_parts(x, n, &m, &k);
     double l = log1p(rest);
     for (size_t j = 0; j < n; j++) {
-        if (m == -INFINITY) {
+        if (isinf(m)) {
             y[j] = NAN;
             continue;
         }
@@ -182,7 +184,7 @@ static void log_softmax_brow(const double *x, const double *y, const double *gy,
         G = s;
     }
     for (size_t j = 0; j < n; j++) {
-        if (m == -INFINITY) {
+        if (isinf(m)) {
             gx[j] += NAN;
             continue;
         }
@@ -239,7 +241,7 @@ static void logsumexp_frow(const double *x, size_t n, double *y, const double *a
     double m;
     size_t k;
     double rest = ad__lse_parts(x, n, &m, &k);
-    y[0] = m == -INFINITY ? m : m + log1p(rest);
+    y[0] = isinf(m) ? m : m + log1p(rest);
 }
 /* softmax of the row from its parts (m exact, rest accurate): y itself carries
  * a rounding that e^(x_j - y) would magnify by |y|. */
@@ -253,9 +255,13 @@ static void logsumexp_brow(const double *x, const double *y, const double *gy, s
     double m, p;
     size_t k;
     double rest = ad__lse_parts(x, n, &m, &k);
-    if (y[0] == -INFINITY)
+    if (y[0] == -INFINITY || gy[0] == 0.0) /* a zero cotangent adds 0 (ad__term) */
         return;
     for (size_t j = 0; j < n; j++) {
+        if (m == INFINITY) {
+            gx[j] += NAN;
+            continue;
+        }
         lse_softmax(x, n, j, m, k, rest, &p);
         gx[j] += gy[0] * p;
     }
@@ -270,7 +276,7 @@ static void logsumexp_jrow(const double *x, const double *y, const double *dx, s
         lse_softmax(x, n, j, m, k, rest, &p);
         s += p * dx[j];
     }
-    dy[0] = s;
+    dy[0] = m == INFINITY ? NAN : s;
 }
 static int logsumexp_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r)
 {
@@ -279,6 +285,8 @@ static int logsumexp_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *att
     mpfr_inits2(mpfr_get_prec(y) + 64, m, ls, (mpfr_ptr)0);
     if (ref_lse(m, ls, x, n))
         mpfr_set_inf(y, -1);
+    else if (mpfr_inf_p(m))
+        mpfr_set_inf(y, 1);
     else
         mpfr_add(y, m, ls, r);
     mpfr_clears(m, ls, (mpfr_ptr)0);

@@ -106,6 +106,40 @@ static void test_row_of_all_minus_inf_is_documented_and_contained(void **state)
     assert_true(g[2] == 0.5 && g[3] == -0.5);
 }
 
+/* A +inf logit: logsumexp is +inf (the log of a sum with an infinite term, as
+ * PyTorch), one inf or two, with gradient NaN in its row; softmax and
+ * log_softmax NaN in the row (inf / inf). The other row is untouched, and the
+ * MPFR reference agrees: the fuzz_expr finding had logsumexp(+inf) NaN there
+ * against the engine's inf. */
+static void test_row_with_plus_inf_is_documented_and_contained(void **state)
+{
+    (void)state;
+    const double x[6] = {INFINITY, 1, INFINITY, INFINITY, 1, 1};
+    double y[6], g[6];
+    run(lse, AD_MAT(3, 2), x, NULL, y, g);
+    assert_true(y[0] == INFINITY && y[1] == INFINITY && y[2] == 1.0 + LN2);
+    assert_true(isnan(g[0]) && isnan(g[1]) && isnan(g[2]) && isnan(g[3]) && g[4] == 0.5 && g[5] == 0.5);
+    run(ad_softmax, AD_MAT(3, 2), x, (double[]){1, 0, 1, 0, 1, 0}, y, g);
+    for (int j = 0; j < 4; j++)
+        assert_true(isnan(y[j]) && isnan(g[j]));
+    assert_true(y[4] == 0.5 && g[4] == 0.25);
+    run(ad_log_softmax, AD_MAT(3, 2), x, (double[]){1, 0, 1, 0, 1, 0}, y, g);
+    for (int j = 0; j < 4; j++)
+        assert_true(isnan(y[j]) && isnan(g[j]));
+    assert_true(y[4] == -LN2 && g[4] == 0.5);
+    /* the registry's MPFR reference of logsumexp on the first two rows */
+    mpfr_t in[2], out;
+    mpfr_inits2(64, in[0], in[1], out, (mpfr_ptr)0);
+    mpfr_set_inf(in[0], 1);
+    for (int second_inf = 0; second_inf < 2; second_inf++) {
+        mpfr_set_d(in[1], second_inf ? INFINITY : 1.0, MPFR_RNDN);
+        ad_ref_args a = {.n_in = 1, .x = {in[0]}, .xs = {AD_VEC(2)}, .ys = {0}};
+        assert_int_equal(ad_op_logsumexp.reference(&a, out, MPFR_RNDN), 0);
+        assert_true(mpfr_inf_p(out) && mpfr_sgn(out) > 0);
+    }
+    mpfr_clears(in[0], in[1], out, (mpfr_ptr)0);
+}
+
 /* layer_norm([1, 2, 3, 4], eps 0): mean 5/2, variance 5/4: y = (x - 5/2) / sqrt(5/4).
  * Gradient of y0: (delta_0j - 1/4 - y0 y_j / 4) / sigma. */
 static void test_layer_norm_values_and_gradient_by_hand(void **state)
@@ -153,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_softmax_of_huge_and_equal_logits),
         cmocka_unit_test(test_log_softmax_of_huge_gaps_and_minus_inf_entries),
         cmocka_unit_test(test_row_of_all_minus_inf_is_documented_and_contained),
+        cmocka_unit_test(test_row_with_plus_inf_is_documented_and_contained),
         cmocka_unit_test(test_layer_norm_values_and_gradient_by_hand),
         cmocka_unit_test(test_logsumexp_removes_the_last_axis),
     };

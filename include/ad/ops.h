@@ -97,8 +97,8 @@ AD_API ad_var ad_dot(ad_tape *t, ad_var a, ad_var b);
 
 /* ---- along the last axis (ops/softmax.c) ----
  * A row of all -inf: logsumexp is -inf with gradient 0; softmax and log_softmax
- * give NaN in that row only (undefined, as PyTorch). A +inf entry gives NaN in
- * its row. */
+ * give NaN in that row only (undefined, as PyTorch). A +inf entry: logsumexp is
+ * +inf with gradient NaN in its row; softmax and log_softmax give NaN in the row. */
 AD_API extern const ad_op ad_op_softmax, ad_op_log_softmax, ad_op_logsumexp, ad_op_layer_norm;
 AD_API ad_var ad_softmax(ad_tape *t, ad_var x);     /* e^x_j / sum_k e^x_k, max-shifted   */
 AD_API ad_var ad_log_softmax(ad_tape *t, ad_var x); /* x_j - logsumexp(x)                 */
