@@ -289,9 +289,36 @@ static double smallest_moved(const ad__mp *m, const double *u, size_t k)
  * step left the domain (sqrt near 0) or met a pole (0^(1/x) at x = 0 is 0 on
  * the right, inf on the left). Again with a step relative to the smallest
  * moved input, then one-sided (right, then left). Writes the derivative. */
+/* The replay's f(x) is NaN where the double program's is not: some value the
+ * double program rounded landed in an op's domain, while the exact one did
+ * not ((-1.25)^p at p = 7e26 + 55, a fraction that rounds to an even integer).
+ * The mathematical function is undefined at x; the double program is not.
+ * Names the first such op in the note. @return AD__MP_UNDEFINED. */
+static int undefined_exactly(ad__mp *m)
+{
+    const ad__ctx *c = m->c;
+    for (size_t i = 0; i <= c->last; i++) {
+        const ad__node *n = &c->t->nodes[i];
+        for (size_t j = 0; n->op && j < n->count; j++) {
+            if (!mpfr_nan_p(m->v[i] + j) || isnan(n->val[j]))
+                continue;
+            snprintf(m->note, sizeof m->note,
+                     "the exact program is undefined at x where the double one is not: op '%s' "
+                     "(node %zu) is NaN on exact values, %g on rounded ones",
+                     n->op->name, i, n->val[j]);
+            return AD__MP_UNDEFINED;
+        }
+    }
+    snprintf(m->note, sizeof m->note,
+             "the exact program is undefined at x where the double one is not");
+    return AD__MP_UNDEFINED;
+}
+
 static int domain_edge(ad__mp *m, const double *u, size_t k, double hint, mpfr_ptr d)
 {
     int rc = ad__mp_eval(m, u, k, 0, d);
+    if (!rc && mpfr_nan_p(d) && !isnan(m->c->f0))
+        return undefined_exactly(m);
     if (rc || mpfr_nan_p(d)) {
         mpfr_set_nan(d);
         return rc; /* f itself is NaN there: a NaN derivative is the truth */
