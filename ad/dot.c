@@ -1,8 +1,12 @@
 /* dot.c - the dot-product test: reverse mode <u, J^T v> against forward mode
  * <J u, v> for random u (v = 1 for a scalar loss), with no finite differences.
  * Tolerance: tol relative to sum |g_j u_j| plus 8 times the rounding error
- * estimate along u (cond.c: 4 for one mode, times 2 modes). Where one side is
- * finite and the other not, the identity is checked op by op instead. */
+ * estimate along u (cond.c: 4 for one mode, times 2 modes), plus a floor of
+ * 8 DBL_TRUE_MIN per term: a subnormal value is rounded to an absolute 2^-1075
+ * whatever its size (9.19e-322 both ways at one mul, apart in the last bit).
+ * Where one side is finite and the other not, the identity is checked op by op
+ * instead. */
+#define SUBNORMAL_FLOOR (8.0L * DBL_TRUE_MIN)
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -72,7 +76,7 @@ static ad_status localize(const ad__ctx *c, ad_rng *rng, double tol, char *why, 
                 mag += fabsl((long double)gx[k][j] * dx[k][j]);
             }
         ad__free(&t->alloc, buf, bytes);
-        if (!dots_agree(fwd, rev, (long double)tol * mag)) {
+        if (!dots_agree(fwd, rev, (long double)tol * mag + SUBNORMAL_FLOOR * (long double)total)) {
             snprintf(why, len,
                      "dot-product test: op '%s' (node %zu): forward <w, J u> = %.17g, reverse <J^T w, u> = %.17g",
                      n->op->name, i, (double)fwd, (double)rev);
@@ -111,6 +115,9 @@ ad_status ad__dot_test(const ad__ctx *c, ad__cond *cd, ad_rng *rng, unsigned n,
             return st;
         }
         double diff = fabs((double)(rev - (long double)fwd));
+        double floor_abs = (double)(SUBNORMAL_FLOOR * (long double)(c->n_coords + ops));
+        if (diff <= floor_abs) /* (a NaN stays) */
+            diff = 0.0;
         /* both modes round the same local products: twice the estimated
          * error of one (cond.c) joins the normwise tolerance, so terms that
          * cancel to a zero gradient (sum(softmax x)) are measured by their size */

@@ -580,6 +580,31 @@ static void test_a_coordinate_through_an_infinite_local_derivative_is_not_judged
     ad_tape_free(t);
 }
 
+/* fuzz_expr: leaky_relu(x) y 1e-320 - (-x/a)/inf^(b^p) x' y' at x = 0: the
+ * gradient lives in the subnormals, where each rounded value is off by up to
+ * 2^-1075 whatever its size. The dot test's op-by-op search named a mul whose
+ * two modes printed alike (4.7e-321) but differed in the last subnormal bit;
+ * a floor of a few DBL_TRUE_MIN per term now covers that. */
+static void test_a_dot_test_in_the_subnormals_allows_their_rounding(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x = ad_scalar(t, 0.0), yj = ad_scalar(t, 1.75), a = ad_scalar(t, 2.0);
+    ad_var b = ad_scalar(t, 1.75), p = ad_scalar(t, 0.5), xf = ad_scalar(t, 0.5), y = ad_scalar(t, 2.0);
+    ad_var tiny = ad_const(t, AD_SCALAR, (double[]){0x0.00000000007e8p-1022});
+    ad_var left = ad_mul(t, ad_mul(t, ad_leaky_relu(t, x, 0x1.47ae147ae147bp-7), yj), tiny);
+    ad_var inf_pow = ad_pow(t, ad_const(t, AD_SCALAR, (double[]){INFINITY}), ad_pow(t, b, p));
+    ad_var right = ad_mul(t, ad_mul(t, ad_div(t, ad_div(t, ad_neg(t, x), a), inf_pow), xf), y);
+    ad_check_opts o = ad_check_opts_default();
+    o.fast = true;
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, ad_sub(t, left, right), &o, &r), AD_OK);
+    if (!r.dot.pass || !r.pass)
+        fail_msg("dot %d, pass %d: %s", r.dot.pass, r.pass, r.notes);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
 /* x^2 + x^c + y^2 with c = 2^60 + 1/2 rounded to 2^60 (fuzz_expr: (-1.25)^p at
  * p = 7e26 + 55): at x = -1/2 the double program is 1/4 + 0 + y^2 (an even
  * power that underflows), while exactly it raises a negative base to a
@@ -648,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_a_coordinate_through_an_infinite_local_derivative_is_not_judged),
         cmocka_unit_test(test_an_undefined_reference_is_said_not_a_mismatch),
         cmocka_unit_test(test_a_program_defined_only_when_rounded_is_not_judged),
+        cmocka_unit_test(test_a_dot_test_in_the_subnormals_allows_their_rounding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
