@@ -1,4 +1,5 @@
 /* backward.c - the reverse sweep: one loop over the tape in reverse, accumulating. */
+#include <math.h>
 #include <string.h>
 #include "internal.h"
 
@@ -55,7 +56,7 @@ static bool needs_grad(const ad_tape *t, size_t i)
     return i < t->n_mat ? t->nodes[i].needs_grad : t->srec[i - t->n_mat].needs_grad;
 }
 
-ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
+ad_status ad__backward_sweep_once(ad_tape *t, ad_var loss)
 {
     if (!t)
         return AD_EINVAL;
@@ -85,7 +86,7 @@ ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
     if (last >= t->n_mat)
         ad__scalar_sweep(t, last);
     else
-        t->nodes[last].grad[0] = 1.0;
+        t->nodes[last].grad[0] = ldexp(1.0, -t->seed_shift);
     if (t->swept < last + 1)
         t->swept = last + 1;
 

@@ -82,6 +82,7 @@ struct ad_tape {
      * nodes below `general_hi` (1 + the last other node that needs a gradient)
      * need a buffer. So the first backward of a scalar recording skips the walk. */
     size_t swept, general_hi;
+    int seed_shift;             /* a reverse sweep seeds 2^-seed_shift (backward_rescue.c) */
     /* The deferred scalar path: nodes n_mat..n_nodes-1 exist only as srec[i -
      * n_mat], their value and gradient slot as pair sbase + (i - n_mat) of the
      * value store (blocks that never move, kept across resets). Anything that
@@ -186,8 +187,12 @@ ad_var ad__s_relu(ad_tape *t, ad_var x);
 
 /* ---- backward (backward.c) and its verify hook (verify_hook.c) ---- */
 /* The reverse sweep alone: node gradients of everything up to loss, nothing
- * added into parameters, no verify hook. @return AD_OK or the tape's error. */
+ * added into parameters, no verify hook; leaf gradients that an overflowed
+ * adjoint made inf or NaN are redone at a scaled seed (backward_rescue.c).
+ * @return AD_OK or the tape's error. */
 ad_status ad__backward_sweep(ad_tape *t, ad_var loss);
+/* One sweep seeded with 2^-t->seed_shift, no rescue (backward.c). */
+ad_status ad__backward_sweep_once(ad_tape *t, ad_var loss);
 /* The AD_VERIFY environment variable as an ad_verify_mode (off when unset). */
 uint8_t ad__verify_env(void);
 /* Runs the checker after a backward; AD_ECHECK with the worst line on failure. */

@@ -258,7 +258,7 @@ void ad__scalar_sweep(ad_tape *t, size_t loss)
         if (g)
             *g = 0.0;
     }
-    *ad__grad_of(t, loss) = 1.0;
+    *ad__grad_of(t, loss) = ldexp(1.0, -t->seed_shift);
     const double kink = t->relu_at_zero;
     /* A chain's link: node i's last term, from node i + 1, waits in acc for
      * the next step instead of going through memory, so that step does not
