@@ -462,10 +462,39 @@ static ad_status take_coords(run *s, size_t n)
     return AD_OK;
 }
 
+/* Per coordinate with MPFR while there are at most MPFR_LOCALIZE_MAX
+ * coordinates, by finite differences alone beyond (the note says so). */
+static void per_coordinate_bounded(run *s, ad_check_coord *co)
+{
+    if (s->mp && s->c.n_coords > MPFR_LOCALIZE_MAX) {
+        note(s->r, "checked by finite differences only (too many coordinates for MPFR)");
+        s->mp = false;
+    }
+    per_coordinate(s, co);
+}
+
+static bool gradient_finite(const run *s)
+{
+    for (size_t j = 0; j < s->c.n_coords; j++)
+        if (!isfinite(s->c.g[j]))
+            return false;
+    return true;
+}
+
 static ad_status fast_check(run *s, ad_rng *rng)
 {
     ad_check_report *r = s->r;
     size_t n_dir = s->o.n_directions, n = s->c.n_coords, bytes;
+    if (!gradient_finite(s)) {
+        /* an overflowed coordinate (inf where the truth is 2.5e308) is right,
+         * but <g, u> is then inf or NaN where <true g, u> may be finite */
+        note(r, "the gradient has infinite or NaN coordinates, which no direction can weigh: "
+                "checked coordinate by coordinate");
+        ad_status st = take_coords(s, n);
+        if (st == AD_OK)
+            per_coordinate_bounded(s, r->coords);
+        return st;
+    }
     if (!ad__mul_size(n, sizeof(double), &bytes))
         return ad__fail(s->c.t, AD_EOVERFLOW, "ad_check_grad: the direction's size overflows");
     double *u = ad__alloc(&s->c.t->alloc, bytes);
@@ -483,12 +512,9 @@ static ad_status fast_check(run *s, ad_rng *rng)
     }
     /* localize: the witness that failed, coordinate by coordinate */
     r->localized = true;
-    if (s->mp && (r->mpfr.pass || n > MPFR_LOCALIZE_MAX)) {
-        if (!r->mpfr.pass)
-            note(r, "localized by finite differences only (too many coordinates for MPFR)");
+    if (s->mp && r->mpfr.pass)
         s->mp = false;
-    }
-    per_coordinate(s, r->coords + n_dir);
+    per_coordinate_bounded(s, r->coords + n_dir);
     return AD_OK;
 }
 

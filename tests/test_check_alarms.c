@@ -610,6 +610,33 @@ static void test_a_zero_gradient_through_log_softmax_allows_its_rounding(void **
     }
 }
 
+/* 1e308 (2x - y) at (0.5, 0.9): d/dx = 2e308 overflows to inf, the right
+ * double answer, while a direction's <true g, u> is finite and <g, u> is not
+ * (fuzz_expr, selu's 2.5e308). Fast mode checks such a gradient coordinate by
+ * coordinate; a wrong finite coordinate beside it still fails. */
+static void test_fast_mode_with_an_overflowed_gradient_goes_per_coordinate(void **state)
+{
+    (void)state;
+    for (int planted = 0; planted < 2; planted++) {
+        ad_tape *t = ad_tape_new(NULL);
+        ad_var x = ad_scalar(t, 0.5), y = ad_scalar(t, 0.9);
+        skew = planted ? 0x1p-20 : 0.0;
+        ad_var d = ad_sub(t, ad_mul(t, ad_const(t, AD_SCALAR, (double[]){2.0}), x), skid(t, y));
+        ad_var f = ad_mul(t, ad_const(t, AD_SCALAR, (double[]){1e308}), d);
+        ad_check_opts o = opts(true, 256);
+        ad_check_report r;
+        assert_int_equal(ad_check_grad(t, f, &o, &r), AD_OK);
+        skew = 0.0;
+        assert_false(r.fast);
+        assert_non_null(strstr(r.notes, "checked coordinate by coordinate"));
+        assert_true(isinf(coord_of(&r, x)->engine));
+        if (r.pass != !planted)
+            fail_msg("planted %d: pass %d: %s", planted, r.pass, r.notes);
+        ad_check_report_free(&r);
+        ad_tape_free(t);
+    }
+}
+
 /* fuzz_expr: leaky_relu(x) y 1e-320 - (-x/a)/inf^(b^p) x' y' at x = 0: the
  * gradient lives in the subnormals, where each rounded value is off by up to
  * 2^-1075 whatever its size. The dot test's op-by-op search named a mul whose
@@ -704,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_an_undefined_reference_is_said_not_a_mismatch),
         cmocka_unit_test(test_a_program_defined_only_when_rounded_is_not_judged),
         cmocka_unit_test(test_a_dot_test_in_the_subnormals_allows_their_rounding),
+        cmocka_unit_test(test_fast_mode_with_an_overflowed_gradient_goes_per_coordinate),
         cmocka_unit_test(test_a_zero_gradient_through_log_softmax_allows_its_rounding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
