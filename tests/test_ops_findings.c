@@ -330,6 +330,32 @@ static void test_log_softmax_forward_of_a_dominant_logit_is_a_subnormal(void **s
     assert_true(y[0] < 0.0 && y[0] > -DBL_MIN);
 }
 
+/* MPFR: the layer_norm row y = (x - mean) / sqrt(mean((x - mean)^2) + eps), rounded to doubles. */
+static void mp_layer_norm(const double *x, size_t n, double eps, double *y)
+{
+    mpfr_t mu, v, d;
+    mpfr_inits2(P, mu, v, d, (mpfr_ptr)0);
+    mpfr_set_zero(mu, 1);
+    for (size_t j = 0; j < n; j++)
+        mpfr_add_d(mu, mu, x[j], MPFR_RNDN);
+    mpfr_div_ui(mu, mu, n, MPFR_RNDN);
+    mpfr_set_zero(v, 1);
+    for (size_t j = 0; j < n; j++) {
+        mpfr_d_sub(d, x[j], mu, MPFR_RNDN);
+        mpfr_sqr(d, d, MPFR_RNDN);
+        mpfr_add(v, v, d, MPFR_RNDN);
+    }
+    mpfr_div_ui(v, v, n, MPFR_RNDN);
+    mpfr_add_d(v, v, eps, MPFR_RNDN);
+    mpfr_sqrt(v, v, MPFR_RNDN);
+    for (size_t j = 0; j < n; j++) {
+        mpfr_d_sub(d, x[j], mu, MPFR_RNDN);
+        mpfr_div(d, d, v, MPFR_RNDN);
+        y[j] = mpfr_get_d(d, MPFR_RNDN);
+    }
+    mpfr_clears(mu, v, d, (mpfr_ptr)0);
+}
+
 /* layer_norm([3, 0.5, 1.2, 1.1e178], eps): the squares of a spread of 1e178
  * overflowed the variance; MPFR gives y_0 = -0.577. A spread of 1e-200 with
  * eps = 0 underflowed it. [-2^-1074, 0 x 7]: the mean -2^-1074/8 rounded to 0
@@ -351,30 +377,13 @@ static void test_layer_norm_of_huge_and_tiny_spreads(void **state)
         size_t n = len[r];
         fcase c = {&ad_op_layer_norm, 1, {AD_VEC(n)}, {{0}}, {eps[r]}, 1, -0x1p+5};
         memcpy(c.x[0], rows[r], sizeof rows[r]);
-        double y[8], gx[2][MAXN];
+        double y[8], want[8], gx[2][MAXN];
         run(&c, y, gx);
-        mpfr_t mu, v, t;
-        mpfr_inits2(P, mu, v, t, (mpfr_ptr)0);
-        mpfr_set_zero(mu, 1);
-        for (size_t j = 0; j < n; j++)
-            mpfr_add_d(mu, mu, rows[r][j], MPFR_RNDN);
-        mpfr_div_ui(mu, mu, n, MPFR_RNDN);
-        mpfr_set_zero(v, 1);
+        mp_layer_norm(rows[r], n, eps[r], want);
         for (size_t j = 0; j < n; j++) {
-            mpfr_d_sub(t, rows[r][j], mu, MPFR_RNDN);
-            mpfr_sqr(t, t, MPFR_RNDN);
-            mpfr_add(v, v, t, MPFR_RNDN);
-        }
-        mpfr_div_ui(v, v, n, MPFR_RNDN);
-        mpfr_add_d(v, v, eps[r], MPFR_RNDN);
-        mpfr_sqrt(v, v, MPFR_RNDN);
-        for (size_t j = 0; j < n; j++) {
-            mpfr_d_sub(t, rows[r][j], mu, MPFR_RNDN);
-            mpfr_div(t, t, v, MPFR_RNDN);
-            assert_ulps("layer_norm forward", y[j], mpfr_get_d(t, MPFR_RNDN), 8.0);
+            assert_ulps("layer_norm forward", y[j], want[j], 8.0);
             assert_true(isfinite(gx[0][j]));
         }
-        mpfr_clears(mu, v, t, (mpfr_ptr)0);
     }
 }
 
@@ -391,27 +400,10 @@ static void test_layer_norm_row_beyond_the_kept_sum_parts(void **state)
     ad_tape *t = ad_tape_new(NULL);
     ad_var v = ad_layer_norm(t, ad_input(t, AD_VEC(N), x), 1e-5);
     const double *y = ad_value(t, v);
-    mpfr_t mu, var, d;
-    mpfr_inits2(P, mu, var, d, (mpfr_ptr)0);
-    mpfr_set_zero(mu, 1);
+    double want[N];
+    mp_layer_norm(x, N, 1e-5, want);
     for (int j = 0; j < N; j++)
-        mpfr_add_d(mu, mu, x[j], MPFR_RNDN);
-    mpfr_div_ui(mu, mu, N, MPFR_RNDN);
-    mpfr_set_zero(var, 1);
-    for (int j = 0; j < N; j++) {
-        mpfr_d_sub(d, x[j], mu, MPFR_RNDN);
-        mpfr_sqr(d, d, MPFR_RNDN);
-        mpfr_add(var, var, d, MPFR_RNDN);
-    }
-    mpfr_div_ui(var, var, N, MPFR_RNDN);
-    mpfr_add_d(var, var, 1e-5, MPFR_RNDN);
-    mpfr_sqrt(var, var, MPFR_RNDN);
-    for (int j = 0; j < N; j++) {
-        mpfr_d_sub(d, x[j], mu, MPFR_RNDN);
-        mpfr_div(d, d, var, MPFR_RNDN);
-        assert_ulps("layer_norm forward", y[j], mpfr_get_d(d, MPFR_RNDN), 8.0);
-    }
-    mpfr_clears(mu, var, d, (mpfr_ptr)0);
+        assert_ulps("layer_norm forward", y[j], want[j], 8.0);
     ad_tape_free(t);
 }
 
