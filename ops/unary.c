@@ -137,17 +137,29 @@ static bool pow_out_of_range(double a, double b, double y)
 {
     return (isinf(y) || y == 0.0) && a != 0.0 && isfinite(a) && isfinite(b);
 }
+/* f[0] ... f[n-1] / d from the mantissas (frexp's, in [1/2, 1)), scaled back by
+ * the sum of the exponents with one rounding: the product stays in range where
+ * the plain one over- or underflows on the way, or rounds in the subnormals. */
+static double mantissa_product(const double *f, int n, double d)
+{
+    int e, sum = 0;
+    double m = 1.0;
+    for (int i = 0; i < n; i++) {
+        m *= frexp(f[i], &e);
+        sum += e;
+    }
+    double md = frexp(d, &e);
+    return ldexp(m / md, sum - e);
+}
 /* g x^p f, from the mantissas of g, h, h and f (x^p's sign put back). */
 static bool pow_scaled(double g, double a, double b, double f, double *out)
 {
     double h = pow(fabs(a), 0.5 * b);
     if (!(h > 0.0) || isinf(h) || f == 0.0 || !isfinite(f) || !isfinite(g))
         return false;
-    int eg, eh, ef;
-    double mg = frexp(g, &eg), mh = frexp(h, &eh), mf = frexp(f, &ef);
     /* x^p = -|x|^p at x < 0 and an odd integer p */
     double s = a < 0.0 && fmod(b, 2.0) != 0.0 ? -1.0 : 1.0;
-    *out = s * ldexp(mg * mh * mh * mf, eg + 2 * eh + ef);
+    *out = s * mantissa_product((double[]){g, h, h, f}, 4, 1.0);
     return true;
 }
 static double pow_vda(double g, double a, double b, double y)
@@ -171,9 +183,7 @@ static double pow_vda(double g, double a, double b, double y)
              * 2^1074), or the result or p y / x is subnormal, where each rounding
              * costs up to an ulp of it (26 ulps once scaled by g = 128): from the
              * mantissas, scaled back with one rounding */
-            int eg, eb, ey, ea;
-            double mg = frexp(g, &eg), mb = frexp(b, &eb), my = frexp(y, &ey), ma = frexp(a, &ea);
-            r = ldexp(mg * mb * my / ma, eg + eb + ey - ea);
+            r = mantissa_product((double[]){g, b, y}, 3, a);
         }
         return r;
     }
@@ -191,9 +201,7 @@ static double pow_vdb(double g, double a, double b, double y)
     if ((isinf(r) || fabs(r) < DBL_MIN) && isfinite(g) && isfinite(y) && isfinite(l) && l != 0.0) {
         /* y ln x overflowed where g y ln x need not (x = 2^-1022, p = -1, g = 2^-8:
          * -1.24e308), or a subnormal result: from the mantissas, one rounding */
-        int eg, ey, el;
-        double mg = frexp(g, &eg), my = frexp(y, &ey), ml = frexp(l, &el);
-        r = ldexp(mg * my * ml, eg + ey + el);
+        r = mantissa_product((double[]){g, y, l}, 3, 1.0);
     }
     return r;
 }
