@@ -1,24 +1,37 @@
-/* backward_rescue.c - reverse mode's range where an adjoint overflows.
+/* backward_rescue.c - reverse mode's range: adjoints that overflow or underflow
+ * on their way to a gradient that does neither.
  *
- * A gradient can be finite while an adjoint on its way to it is not: d/dx of
- * (x 1e300 1e10) / 1e10 passes 1e310, and reverse mode returns inf, or NaN
- * (inf - inf, inf * 0), where forward mode and the math give a number (the
+ * Overflow: d/dx of 1e300 log(1e-20 x) passes 1e320, and reverse mode returns
+ * inf, or NaN (inf - inf), where forward mode and the math give a number (the
  * fuzz_expr findings: inf where MPFR gives 7.5e307, NaN where forward mode
- * gives 6.6e307). So when a sweep leaves an element of a leaf's gradient
- * (an input's or a parameter's) inf or NaN, the sweep is redone with the seed
- * scaled by 2^-128, then 2^-512 (powers of two: exact), and the element takes
- * the scaled result times the scale wherever that is finite; a last sweep at
- * seed 1 puts every other value back, intermediate adjoints included. A true
- * inf or NaN (sqrt at 0, log of a negative) stays one at any scale. What the
- * scaled sweep loses are terms below 2^-946, far under an ulp of the rescued
- * gradients, and a cotangent that small meeting an infinite local derivative
- * (whose inf is then taken for 0: an accepted blind spot). It costs up to three
- * sweeps, only after an overflow; the first RESCUE_MAX such elements are
- * rescued, the others keep their inf or NaN (nothing silent). An adjoint that
- * underflows is not rescued: the gradient is then too small, silently
- * (fuzz/findings/). */
+ * gives 6.6e307). An element of a leaf's gradient (an input's or a
+ * parameter's) left inf or NaN is redone with the seed scaled by 2^-128, then
+ * 2^-512, and takes the scaled result times the scale where that is finite. A
+ * true inf or NaN (sqrt at 0) stays one at any scale. Up to RESCUE_MAX such
+ * elements; the others keep their inf or NaN (nothing silent).
+ *
+ * Underflow: in sum(v / expm1(expm1(v . v))) at v = [1.75, 1.75] an adjoint of
+ * 1e-396 rounds to 0 though its product with the next local derivative (e^462)
+ * is not small: the gradient kept only its direct term, 5,600 times too small
+ * (fuzz_program). The elementwise kernels and the scalar path flag a term
+ * below DBL_MIN from a nonzero cotangent and derivative (ad__term); the leaves'
+ * gradients are then redone at seeds 2^512 and 2^128, each element taking the
+ * largest scale at which it stays finite. Row ops, reductions and matmul do
+ * not flag their terms.
+ *
+ * Scaling by a power of two is exact wherever nothing over- or underflows, so
+ * a rescued element differs from the first sweep's only where that one lost
+ * range. The scaled sweeps lose what the scale pushes out of range: terms that
+ * are negligible beside the rescued value, or a cotangent that meets an
+ * infinite local derivative after underflowing (an accepted blind spot). A last
+ * sweep at seed 1 puts every other value back, intermediate adjoints included.
+ * It all costs up to five sweeps, only when a range was lost. */
 #include <math.h>
+#include <string.h>
 #include "internal.h"
+#include "../ops/kernel.h"
+
+_Thread_local bool ad__underflow_seen;
 
 enum { RESCUE_MAX = 256 };
 
@@ -28,36 +41,45 @@ typedef struct rescue_slot {
     bool done;
 } rescue_slot;
 
-/* The non-finite leaf gradient elements up to loss, at most RESCUE_MAX. */
-static size_t collect(const ad_tape *t, size_t loss, rescue_slot *s)
+/* Node i's gradient when it is a leaf that receives one, else NULL. */
+static double *leaf_grad(const ad_tape *t, size_t i)
+{
+    const ad__node *n = &t->nodes[i];
+    return n->kind != AD__NODE_OP && n->needs_grad ? n->grad : NULL;
+}
+
+/* The leaves' non-finite gradient elements up to loss, at most RESCUE_MAX;
+ * *total receives the count of every leaf gradient element. */
+static size_t collect(const ad_tape *t, size_t loss, rescue_slot *s, size_t *total)
 {
     size_t n = 0;
+    *total = 0;
     for (size_t i = 0; i <= loss && i < t->n_mat; i++) {
-        const ad__node *nd = &t->nodes[i];
-        if (nd->kind == AD__NODE_OP || !nd->needs_grad || !nd->grad)
+        const double *g = leaf_grad(t, i);
+        if (!g)
             continue;
-        for (size_t j = 0; j < nd->count && n < RESCUE_MAX; j++)
-            if (!isfinite(nd->grad[j]))
+        *total += t->nodes[i].count;
+        for (size_t j = 0; j < t->nodes[i].count && n < RESCUE_MAX; j++)
+            if (!isfinite(g[j]))
                 s[n++] = (rescue_slot){i, j, 0.0, false};
     }
     return n;
 }
 
-ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
+static ad_status sweep_at(ad_tape *t, ad_var loss, int shift)
 {
+    t->seed_shift = shift;
     ad_status st = ad__backward_sweep_once(t, loss);
-    if (st != AD_OK)
-        return st;
-    rescue_slot s[RESCUE_MAX];
-    size_t n = collect(t, loss.index, s);
-    if (n == 0)
-        return AD_OK;
+    t->seed_shift = 0;
+    return st;
+}
+
+/* Overflow: the slots at seeds 2^-128 and 2^-512, the first finite kept. */
+static ad_status rescue_overflow(ad_tape *t, ad_var loss, rescue_slot *s, size_t n)
+{
     static const int shifts[] = {128, 512};
-    size_t left = n;
-    for (size_t k = 0; k < sizeof shifts / sizeof shifts[0] && left; k++) {
-        t->seed_shift = shifts[k];
-        st = ad__backward_sweep_once(t, loss);
-        t->seed_shift = 0;
+    for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+        ad_status st = sweep_at(t, loss, shifts[k]);
         if (st != AD_OK)
             return st;
         for (size_t i = 0; i < n; i++) {
@@ -65,15 +87,72 @@ ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
             if (!s[i].done && isfinite(g)) {
                 s[i].value = ldexp(g, shifts[k]);
                 s[i].done = true;
-                left--;
             }
         }
     }
-    if (left == n) /* nothing to rescue: the last sweep's values are put back */
-        return ad__backward_sweep_once(t, loss);
-    st = ad__backward_sweep_once(t, loss);
+    return AD_OK;
+}
+
+/* Underflow: every leaf element at seeds 2^512 and 2^128, the larger scale
+ * kept where it is finite (best: NaN where neither is). */
+static ad_status rescue_underflow(ad_tape *t, ad_var loss, double *best, size_t total)
+{
+    static const int shifts[] = {-512, -128};
+    for (size_t j = 0; j < total; j++)
+        best[j] = NAN;
+    for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+        ad_status st = sweep_at(t, loss, shifts[k]);
+        if (st != AD_OK)
+            return st;
+        size_t at = 0;
+        for (size_t i = 0; i <= (size_t)loss.index && i < t->n_mat; i++) {
+            const double *g = leaf_grad(t, i);
+            for (size_t j = 0; g && j < t->nodes[i].count; j++, at++)
+                if (isnan(best[at]) && isfinite(g[j]))
+                    best[at] = ldexp(g[j], shifts[k]);
+        }
+    }
+    return AD_OK;
+}
+
+ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
+{
+    ad__underflow_seen = false;
+    ad_status st = ad__backward_sweep_once(t, loss);
+    if (st != AD_OK)
+        return st;
+    bool under = ad__underflow_seen;
+    rescue_slot s[RESCUE_MAX];
+    size_t total, n = collect(t, loss.index, s, &total);
+    if (n == 0 && !under)
+        return AD_OK;
+    double *best = NULL;
+    size_t bytes = 0;
+    if (under && total) {
+        if (!ad__mul_size(total, sizeof(double), &bytes))
+            return ad__fail(t, AD_EOVERFLOW, "ad_backward: the range rescue's size overflows");
+        best = ad__alloc(&t->alloc, bytes);
+        if (!best)
+            return ad__fail(t, AD_ENOMEM, NULL);
+        st = rescue_underflow(t, loss, best, total);
+    }
+    if (st == AD_OK && n)
+        st = rescue_overflow(t, loss, s, n);
+    if (st == AD_OK)
+        st = ad__backward_sweep_once(t, loss); /* every other value back */
+    if (st == AD_OK && best) {
+        size_t at = 0;
+        for (size_t i = 0; i <= loss.index && i < t->n_mat; i++) {
+            double *g = leaf_grad(t, i);
+            for (size_t j = 0; g && j < t->nodes[i].count; j++, at++)
+                if (!isnan(best[at]) && isfinite(g[j]))
+                    g[j] = best[at];
+        }
+    }
     for (size_t i = 0; st == AD_OK && i < n; i++)
         if (s[i].done)
             t->nodes[s[i].node].grad[s[i].elem] = s[i].value;
+    if (best)
+        ad__free(&t->alloc, best, bytes);
     return st;
 }

@@ -88,7 +88,9 @@ static double unary_vjp(uint8_t code, double g, double x, double y, double kink)
 static inline double unary_term(uint8_t code, double g, double x, double y, double kink)
 {
     double c = unary_vjp(code, g, x, y, kink);
-    return isinf(g) ? ad__term(g, c, unary_vjp(code, 1.0, x, y, kink)) : c;
+    if (!ad__term_needs_d(g, c))
+        return c;
+    return ad__term(g, c, unary_vjp(code, AD__DERIV_PROBE, x, y, kink));
 }
 
 /* The terms gy (nonzero) contributes to input 0 (c0, when want0) and input 1
@@ -107,20 +109,18 @@ static inline void binary_terms(uint8_t code, double gy, double a, double b, dou
             *c0 = div_vda(gy, a, b, y);
         if (want1)
             *c1 = div_vdb(gy, a, b, y);
-        if (isinf(gy)) {
-            d0 = want0 ? div_vda(1.0, a, b, y) : 1.0;
-            d1 = want1 ? div_vdb(1.0, a, b, y) : 1.0;
-            *c0 = ad__term(gy, *c0, d0);
-            *c1 = ad__term(gy, *c1, d1);
-        }
+        if (want0 && ad__term_needs_d(gy, *c0))
+            *c0 = ad__term(gy, *c0, div_vda(AD__DERIV_PROBE, a, b, y));
+        if (want1 && ad__term_needs_d(gy, *c1))
+            *c1 = ad__term(gy, *c1, div_vdb(AD__DERIV_PROBE, a, b, y));
         return;
     }
     *c0 = gy * d0;
     *c1 = gy * d1;
-    if (isinf(gy)) {
+    if (want0 && ad__term_needs_d(gy, *c0))
         *c0 = ad__term(gy, *c0, d0);
+    if (want1 && ad__term_needs_d(gy, *c1))
         *c1 = ad__term(gy, *c1, d1);
-    }
 }
 
 void ad__scalar_backward(uint8_t code, double a, double b, double y, double gy, double kink,

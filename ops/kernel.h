@@ -5,6 +5,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include "ad/ad.h"
 
@@ -17,8 +18,26 @@ static inline size_t ad__count(const ad_shape *s)
     return n;
 }
 
+/* Set by ad__term when a term with a finite nonzero cotangent and a nonzero
+ * local derivative came out below DBL_MIN: an adjoint underflowed, or lost
+ * digits in the subnormals. The reverse sweep then redoes the leaves'
+ * gradients at a larger seed (ad/backward_rescue.c). */
+extern _Thread_local bool ad__underflow_seen;
+
+/* The cotangent whose product stands in for the local derivative d1 where
+ * ad__term needs it: only d1's sign and whether it is exactly 0 matter there,
+ * and a derivative of 1e-397 (1.75 / e^914) times 1 rounds to 0 where times
+ * 2^1000 it does not. */
+#define AD__DERIV_PROBE 0x1p1000
+
+/* Whether ad__term needs the local derivative d1 = f'(x) for the term c of g. */
+static inline bool ad__term_needs_d(double g, double c)
+{
+    return isinf(g) || (fabs(c) < DBL_MIN && g != 0.0);
+}
+
 /* The term a cotangent g contributes through a local product c = g f'(x),
- * d1 = f'(x) (read only when g is infinite):
+ * d1 = f'(x) times a positive scale (read only where ad__term_needs_d; 1.0 elsewhere):
  * - exactly 0 when g is 0, even where f'(x) is infinite or NaN (sqrt of a
  *   negative element that the loss never reads: 0 * NaN would make that
  *   input's gradient NaN, though the loss does not depend on it);
@@ -30,6 +49,8 @@ static inline size_t ad__count(const ad_shape *s)
  * dot-product test judges op by op (ad/dot.c). */
 static inline double ad__term(double g, double c, double d1)
 {
+    if (fabs(c) < DBL_MIN && g != 0.0 && isfinite(g) && d1 != 0.0)
+        ad__underflow_seen = true;
     return g == 0.0 || (isinf(g) && d1 == 0.0) ? 0.0 : c;
 }
 
@@ -69,11 +90,13 @@ static inline double ad__term(double g, double c, double d1)
         if (!gx[0])                                                                       \
             return;                                                                       \
         size_t n = ad__count(&a->ys);                                                     \
-        for (size_t i = 0; i < n; i++)                                                    \
-            gx[0][i] += ad__term(gy[i],                                                   \
-                                 NAME##_vjp(gy[i], a->x[0][i], a->y[i], a->attr, a->kink_grad), \
-                                 isinf(gy[i]) ? NAME##_vjp(1.0, a->x[0][i], a->y[i], a->attr, \
-                                                           a->kink_grad) : 1.0);          \
+        for (size_t i = 0; i < n; i++) {                                                  \
+            double c = NAME##_vjp(gy[i], a->x[0][i], a->y[i], a->attr, a->kink_grad);     \
+            gx[0][i] += ad__term(gy[i], c,                                                \
+                                 ad__term_needs_d(gy[i], c)                               \
+                                     ? NAME##_vjp(AD__DERIV_PROBE, a->x[0][i], a->y[i], a->attr, a->kink_grad) \
+                                     : 1.0);                                              \
+        }                                                                                 \
     }                                                                                     \
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \
@@ -153,6 +176,17 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
     AD__BINARY_KERNELS_VJP(NAME)
 
 #define AD__BINARY_KERNELS_VJP(NAME)                                                      \
+    /* the terms g contributes to each input, under ad__term's rule */                   \
+    static inline double NAME##_term_a(double g, double a, double b, double y)            \
+    {                                                                                     \
+        double c = NAME##_vda(g, a, b, y);                                                \
+        return ad__term(g, c, ad__term_needs_d(g, c) ? NAME##_vda(AD__DERIV_PROBE, a, b, y) : 1.0);   \
+    }                                                                                     \
+    static inline double NAME##_term_b(double g, double a, double b, double y)            \
+    {                                                                                     \
+        double c = NAME##_vdb(g, a, b, y);                                                \
+        return ad__term(g, c, ad__term_needs_d(g, c) ? NAME##_vdb(AD__DERIV_PROBE, a, b, y) : 1.0);   \
+    }                                                                                     \
     static void NAME##_forward(const ad_op_args *a, double *y)                            \
     {                                                                                     \
         ad__bcast b;                                                                      \
@@ -170,22 +204,16 @@ ad_status ad__bcast_shape(const ad_op_args *a, ad_shape *out, char *why, size_t 
         if (a->ys.rank == 0) { /* a rank-0 output has rank-0 inputs */                    \
             double x0 = a->x[0][0], x1 = a->x[1][0];                                      \
             if (gx[0])                                                                    \
-                gx[0][0] += ad__term(gy[0], NAME##_vda(gy[0], x0, x1, a->y[0]),            \
-                                     isinf(gy[0]) ? NAME##_vda(1.0, x0, x1, a->y[0]) : 1.0); \
+                gx[0][0] += NAME##_term_a(gy[0], x0, x1, a->y[0]);                        \
             if (gx[1])                                                                    \
-                gx[1][0] += ad__term(gy[0], NAME##_vdb(gy[0], x0, x1, a->y[0]),            \
-                                     isinf(gy[0]) ? NAME##_vdb(1.0, x0, x1, a->y[0]) : 1.0); \
+                gx[1][0] += NAME##_term_b(gy[0], x0, x1, a->y[0]);                        \
             return;                                                                       \
         }                                                                                 \
         ad__bcast_init(&b, &a->ys, &a->xs[0], &a->xs[1]);                                 \
         if (gx[0])                                                                        \
-            AD__BCAST_FOR(b, gx[0][i0] += ad__term(gy[i],                                 \
-                              NAME##_vda(gy[i], a->x[0][i0], a->x[1][i1], a->y[i]),       \
-                              isinf(gy[i]) ? NAME##_vda(1.0, a->x[0][i0], a->x[1][i1], a->y[i]) : 1.0)); \
+            AD__BCAST_FOR(b, gx[0][i0] += NAME##_term_a(gy[i], a->x[0][i0], a->x[1][i1], a->y[i])); \
         if (gx[1])                                                                        \
-            AD__BCAST_FOR(b, gx[1][i1] += ad__term(gy[i],                                 \
-                              NAME##_vdb(gy[i], a->x[0][i0], a->x[1][i1], a->y[i]),       \
-                              isinf(gy[i]) ? NAME##_vdb(1.0, a->x[0][i0], a->x[1][i1], a->y[i]) : 1.0)); \
+            AD__BCAST_FOR(b, gx[1][i1] += NAME##_term_b(gy[i], a->x[0][i0], a->x[1][i1], a->y[i])); \
     }                                                                                     \
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \

@@ -1,6 +1,7 @@
-/* test_backward_range.c - reverse mode where an adjoint overflows though the
- * gradient does not (ad/backward_rescue.c): the leaf gradient is redone at a
- * scaled seed; true infinities and NaNs stay, nothing else moves. */
+/* test_backward_range.c - reverse mode where an adjoint overflows or
+ * underflows though the gradient does not (ad/backward_rescue.c): the leaf
+ * gradient is redone at a scaled seed; true infinities and NaNs stay, nothing
+ * else moves. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -80,12 +81,78 @@ static void test_true_infinities_stay_and_parameters_get_the_rescue(void **state
     ad_param_free(p);
 }
 
+/* MPFR at 256 bits: d/dv_i of sum(v) / E, E = expm1(expm1(v . v)), for v of
+ * two entries: 1/E - sum(v) 2 v_i (E + 1) e^(v . v) / E^2. */
+static double mp_expm1_chain_grad(const double *v, int i)
+{
+    mpfr_t s, e1, E, t, u;
+    mpfr_inits2(256, s, e1, E, t, u, (mpfr_ptr)0);
+    mpfr_set_d(s, v[0], MPFR_RNDN);
+    mpfr_sqr(s, s, MPFR_RNDN);
+    mpfr_set_d(t, v[1], MPFR_RNDN);
+    mpfr_sqr(t, t, MPFR_RNDN);
+    mpfr_add(s, s, t, MPFR_RNDN);        /* v . v */
+    mpfr_expm1(e1, s, MPFR_RNDN);
+    mpfr_expm1(E, e1, MPFR_RNDN);        /* E */
+    mpfr_exp(t, s, MPFR_RNDN);
+    mpfr_add_ui(u, E, 1, MPFR_RNDN);
+    mpfr_mul(t, t, u, MPFR_RNDN);        /* E'(s) = (E + 1) e^s */
+    mpfr_mul_d(t, t, 2.0 * v[i] * (v[0] + v[1]), MPFR_RNDN);
+    mpfr_div(t, t, E, MPFR_RNDN);
+    mpfr_div(t, t, E, MPFR_RNDN);
+    mpfr_ui_div(u, 1, E, MPFR_RNDN);
+    mpfr_sub(t, u, t, MPFR_RNDN);
+    double r = mpfr_get_d(t, MPFR_RNDN);
+    mpfr_clears(s, e1, E, t, u, (mpfr_ptr)0);
+    return r;
+}
+
+/* fuzz_program: sum(v / expm1(expm1(v . v))) at v = [1.75, 1.75]. The adjoint
+ * of E is -sum(v) / E^2 = 1e-396, which rounds to 0, though times E' (1e201) it
+ * is the main term: the gradient was 5,600 times too small, silently. Through
+ * the kernels (a vector) and the scalar path (two scalars), and beside an
+ * input whose gradient, 1e200, would overflow at the larger rescue seed. The
+ * double program's E carries the rounding of expm1(v . v) = 456 times 456 (its
+ * condition): up to about 500 ulps of 1/E, allowed; the old answer was 1.6e19
+ * ulps off. */
+static void test_an_underflowed_adjoint_gives_the_full_gradient(void **state)
+{
+    (void)state;
+    const double v[2] = {1.75, 1.75};
+    const double want = mp_expm1_chain_grad(v, 0);
+    for (int vec = 0; vec < 2; vec++) {
+        ad_tape *t = ad_tape_new(NULL);
+        ad_var big = ad_scalar(t, 3.0), f, in[2];
+        if (vec) {
+            in[0] = ad_input(t, AD_VEC(2), v);
+            ad_var E = ad_expm1(t, ad_expm1(t, ad_dot(t, in[0], in[0])));
+            f = ad_sum(t, ad_div(t, in[0], E));
+        } else {
+            in[0] = ad_scalar(t, v[0]);
+            in[1] = ad_scalar(t, v[1]);
+            ad_var s = ad_add(t, ad_mul(t, in[0], in[0]), ad_mul(t, in[1], in[1]));
+            ad_var E = ad_expm1(t, ad_expm1(t, s));
+            f = ad_add(t, ad_div(t, in[0], E), ad_div(t, in[1], E));
+        }
+        f = ad_add(t, f, ad_mul(t, ad_const(t, AD_SCALAR, (double[]){1e200}), big));
+        assert_int_equal(ad_backward(t, f), AD_OK);
+        for (int i = 0; i < 2; i++) {
+            double g = vec ? ad_grad(t, in[0])[i] : ad_grad(t, in[i])[0];
+            if (!(ulps_off(g, want) <= 1024.0))
+                fail_msg("vec %d: d/dv%d = %a, MPFR %a (%.3g ulps)", vec, i, g, want, ulps_off(g, want));
+        }
+        assert_true(ad_grad(t, big)[0] == 1e200);
+        ad_tape_free(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_an_overflowed_adjoint_gives_the_finite_gradient),
         cmocka_unit_test(test_overflowed_adjoints_that_cancel_give_the_finite_gradient),
         cmocka_unit_test(test_true_infinities_stay_and_parameters_get_the_rescue),
+        cmocka_unit_test(test_an_underflowed_adjoint_gives_the_full_gradient),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -530,6 +530,21 @@ static ad_status scen_reuse(counting_alloc *c)
     return st;
 }
 
+/* Reverse mode's range rescue (ad/backward_rescue.c): an adjoint of 1e-396
+ * underflows, so the leaves' gradients are redone at a larger seed. */
+static ad_status scen_range(counting_alloc *c)
+{
+    ad_tape *t = new_tape(c, 256);
+    ad_var v = ad_input(t, AD_VEC(2), (double[]){1.75, 1.75});
+    ad_var e = ad_expm1(t, ad_expm1(t, ad_dot(t, v, v)));
+    ad_status st = ad_backward(t, ad_sum(t, ad_div(t, v, e)));
+    if (st == AD_ENOMEM && !strstr(ad_tape_error(t), "out of memory"))
+        fail_msg("ENOMEM with message '%s'", ad_tape_error(t));
+    ad_status ts = ad_tape_status(t);
+    ad_tape_free(t);
+    return st != AD_OK ? st : ts;
+}
+
 static void test_oom_building_and_backward(void **state)
 {
     (void)state;
@@ -590,6 +605,12 @@ static void test_oom_tape_reset_and_reuse(void **state)
     run_both("reuse", scen_reuse);
 }
 
+static void test_oom_range_rescue(void **state)
+{
+    (void)state;
+    run_both("range", scen_range);
+}
+
 /* The share of allocation call sites in ad/ and ops/ that some scenario (or an
  * earlier test in this program) reached, and of those, the ones a fault hit. */
 static void test_oom_allocation_sites_reached(void **state)
@@ -646,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_oom_expression_parse_and_eval),
         cmocka_unit_test(test_oom_training_steps),
         cmocka_unit_test(test_oom_tape_reset_and_reuse),
+        cmocka_unit_test(test_oom_range_rescue),
         cmocka_unit_test(test_oom_allocation_sites_reached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
