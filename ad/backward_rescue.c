@@ -14,7 +14,8 @@
  * 1e-396 rounds to 0 though its product with the next local derivative (e^462)
  * is not small: the gradient kept only its direct term, 5,600 times too small
  * (fuzz_program). The elementwise kernels and the scalar path flag a term
- * below DBL_MIN from a nonzero cotangent and derivative (ad__term); the leaves'
+ * below DBL_MIN from a cotangent of at least 2^-969 and a nonzero derivative
+ * (ad__term, ops/kernel.h); the leaves'
  * gradients are then redone at seeds 2^512 and 2^128, each element taking the
  * largest scale at which it stays finite. Row ops, reductions and matmul do
  * not flag their terms.

@@ -18,10 +18,13 @@ static inline size_t ad__count(const ad_shape *s)
     return n;
 }
 
-/* Set by ad__term when a term with a finite nonzero cotangent and a nonzero
- * local derivative came out below DBL_MIN: an adjoint underflowed, or lost
- * digits in the subnormals. The reverse sweep then redoes the leaves'
- * gradients at a larger seed (ad/backward_rescue.c). */
+/* Set by ad__term when a term came out below DBL_MIN from a cotangent of at
+ * least 2^-969 (DBL_MIN 2^53) and a nonzero local derivative: the derivative
+ * alone pushed it out of range (1 times 1.75 / e^914 = 1e-397), so the
+ * reverse sweep redoes the leaves' gradients at a larger seed
+ * (ad/backward_rescue.c). A cotangent that decays gradually along a long
+ * chain into the subnormals does not set it: there the gradient itself
+ * vanishes, and the rescue's sweeps would be spent for nothing. */
 extern _Thread_local bool ad__underflow_seen;
 
 /* The cotangent whose product stands in for the local derivative d1 where
@@ -31,9 +34,10 @@ extern _Thread_local bool ad__underflow_seen;
 #define AD__DERIV_PROBE 0x1p1000
 
 /* Whether ad__term needs the local derivative d1 = f'(x) for the term c of g. */
+#define AD__SUDDEN_MIN 0x1p-969 /* DBL_MIN 2^53 */
 static inline bool ad__term_needs_d(double g, double c)
 {
-    return isinf(g) || (fabs(c) < DBL_MIN && g != 0.0);
+    return isinf(g) || (fabs(c) < DBL_MIN && fabs(g) >= AD__SUDDEN_MIN);
 }
 
 /* The term a cotangent g contributes through a local product c = g f'(x),
@@ -49,7 +53,7 @@ static inline bool ad__term_needs_d(double g, double c)
  * dot-product test judges op by op (ad/dot.c). */
 static inline double ad__term(double g, double c, double d1)
 {
-    if (fabs(c) < DBL_MIN && g != 0.0 && isfinite(g) && d1 != 0.0)
+    if (fabs(c) < DBL_MIN && fabs(g) >= AD__SUDDEN_MIN && isfinite(g) && d1 != 0.0)
         ad__underflow_seen = true;
     return g == 0.0 || (isinf(g) && d1 == 0.0) ? 0.0 : c;
 }
