@@ -270,7 +270,8 @@ static bool unresolved(ad__sweep *sw, mpfr_srcptr fp, mpfr_srcptr fm, mpfr_srcpt
     } else {
         weighed_gap(sw, fp, fm, diff, t);
     }
-    mpfr_mul_d(t, sw->h, 2.0 * fabs(g), MPFR_RNDN);
+    mpfr_mul_d(t, sw->h, fabs(g), MPFR_RNDN); /* 2 |g| in double overflows at g = -DBL_MAX */
+    mpfr_mul_2ui(t, t, 1, MPFR_RNDN);
     if (isfinite(g) && mpfr_cmp(t, diff) > 0) /* an engine inf would resolve anything */
         mpfr_set(diff, t, MPFR_RNDN);
     if (mpfr_zero_p(err))
