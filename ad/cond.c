@@ -24,7 +24,8 @@
  * engine's own slope (pin.c). Where a bound reaches across a kink the
  * estimate admits the other side's derivative, as rounding can. A
  * non-finite term, or an op without jvp, adds nothing (never a larger
- * tolerance than can be shown). */
+ * tolerance than can be shown); an adjoint that overflowed counts as DBL_MAX,
+ * the least it can be. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -213,7 +214,10 @@ double ad__cond_err(ad__cond *cd, const double *u, size_t k)
             abs_jacobian_times(cd, n, &a, q, dx[q], dy);
             double w = fmax(n->op->ulp_bwd, 0.5) + 2.0;
             for (size_t e = 0; e < n->count; e++) {
-                double term = w * DBL_EPSILON * fabs(n->grad[e]) * fabs(dy[e]);
+                /* an adjoint that overflowed is at least DBL_MAX: its terms' rounding
+                 * is at least that of DBL_MAX's (1.2e309 paths that cancel to 2.42) */
+                double adj = isinf(n->grad[e]) ? DBL_MAX : fabs(n->grad[e]);
+                double term = w * DBL_EPSILON * adj * fabs(dy[e]);
                 if (isfinite(term))
                     err += term;
             }
