@@ -330,24 +330,33 @@ static void test_log_softmax_forward_of_a_dominant_logit_is_a_subnormal(void **s
     assert_true(y[0] < 0.0 && y[0] > -DBL_MIN);
 }
 
-/* MPFR: the layer_norm row y = (x - mean) / sqrt(mean((x - mean)^2) + eps), rounded to doubles. */
-static void mp_layer_norm(const double *x, size_t n, double eps, double *y)
+/* MPFR: a row's mean mu and sigma = sqrt(mean((x - mu)^2) + eps) (initialized here). */
+static void mp_row_stats(const double *x, size_t n, double eps, mpfr_ptr mu, mpfr_ptr sigma)
 {
-    mpfr_t mu, v, d;
-    mpfr_inits2(P, mu, v, d, (mpfr_ptr)0);
+    mpfr_t d;
+    mpfr_inits2(P, mu, sigma, d, (mpfr_ptr)0);
     mpfr_set_zero(mu, 1);
     for (size_t j = 0; j < n; j++)
         mpfr_add_d(mu, mu, x[j], MPFR_RNDN);
     mpfr_div_ui(mu, mu, n, MPFR_RNDN);
-    mpfr_set_zero(v, 1);
+    mpfr_set_zero(sigma, 1);
     for (size_t j = 0; j < n; j++) {
         mpfr_d_sub(d, x[j], mu, MPFR_RNDN);
         mpfr_sqr(d, d, MPFR_RNDN);
-        mpfr_add(v, v, d, MPFR_RNDN);
+        mpfr_add(sigma, sigma, d, MPFR_RNDN);
     }
-    mpfr_div_ui(v, v, n, MPFR_RNDN);
-    mpfr_add_d(v, v, eps, MPFR_RNDN);
-    mpfr_sqrt(v, v, MPFR_RNDN);
+    mpfr_div_ui(sigma, sigma, n, MPFR_RNDN);
+    mpfr_add_d(sigma, sigma, eps, MPFR_RNDN);
+    mpfr_sqrt(sigma, sigma, MPFR_RNDN);
+    mpfr_clear(d);
+}
+
+/* MPFR: the layer_norm row y = (x - mean) / sigma, rounded to doubles. */
+static void mp_layer_norm(const double *x, size_t n, double eps, double *y)
+{
+    mpfr_t mu, v, d;
+    mp_row_stats(x, n, eps, mu, v);
+    mpfr_init2(d, P);
     for (size_t j = 0; j < n; j++) {
         mpfr_d_sub(d, x[j], mu, MPFR_RNDN);
         mpfr_div(d, d, v, MPFR_RNDN);
@@ -414,23 +423,12 @@ static void mp_layer_norm_vjp(const double *x, size_t n, double eps, const doubl
                               void (*w_of)(mpfr_ptr, mpfr_srcptr), double *out)
 {
     mpfr_t mu, v, t, y[MAXN], g[MAXN];
-    mpfr_inits2(P, mu, v, t, (mpfr_ptr)0);
-    mpfr_set_zero(mu, 1);
-    for (size_t j = 0; j < n; j++)
-        mpfr_add_d(mu, mu, x[j], MPFR_RNDN);
-    mpfr_div_ui(mu, mu, n, MPFR_RNDN);
-    mpfr_set_zero(v, 1);
+    mp_row_stats(x, n, eps, mu, v); /* v: sigma */
+    mpfr_init2(t, P);
     for (size_t j = 0; j < n; j++) {
         mpfr_init2(y[j], P);
         mpfr_init2(g[j], P);
         mpfr_d_sub(y[j], x[j], mu, MPFR_RNDN);
-        mpfr_sqr(t, y[j], MPFR_RNDN);
-        mpfr_add(v, v, t, MPFR_RNDN);
-    }
-    mpfr_div_ui(v, v, n, MPFR_RNDN);
-    mpfr_add_d(v, v, eps, MPFR_RNDN);
-    mpfr_sqrt(v, v, MPFR_RNDN); /* sigma */
-    for (size_t j = 0; j < n; j++) {
         mpfr_div(y[j], y[j], v, MPFR_RNDN);
         if (w_of)
             w_of(g[j], y[j]);
