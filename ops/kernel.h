@@ -470,6 +470,14 @@ static inline double ad__exp_mul(double x, double g)
     return ad__exp_scale(x, m, k);
 }
 
+/* g a e^x, with g a formed first where it is finite (one rounding from x), and
+ * else as (g e^x) a: g = 32, a = -DBL_MAX at x = -DBL_MAX is 0, not -inf * 0. */
+static inline double ad__exp_mul2(double x, double g, double a)
+{
+    double ga = g * a;
+    return isfinite(ga) || !isfinite(g) || !isfinite(a) ? ad__exp_mul(x, ga) : ad__exp_mul(x, g) * a;
+}
+
 /* g c e^{-x^2} (c > 0 a constant of order 1) for every x where the product is
  * representable: where e^{-x^2} alone is subnormal (x^2 > 708) it is not rounded
  * before the multiplication by g (which would scale that rounding); x^2 = s + e

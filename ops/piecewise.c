@@ -422,7 +422,7 @@ static double elu_f(double x, const double *attr) { return x > 0.0 ? x : attr[0]
 static double elu_vjp(double g, double x, double y, const double *attr, double kg)
 {
     (void)y, (void)kg;
-    return x > 0.0 ? g * 1.0 : ad__exp_mul(x, g * attr[0]);
+    return x > 0.0 ? g * 1.0 : ad__exp_mul2(x, g, attr[0]);
 }
 static int elu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {
@@ -452,7 +452,7 @@ static double selu_f(double x, const double *attr) { (void)attr; return x > 0.0 
 static double selu_vjp(double g, double x, double y, const double *attr, double kg)
 {
     (void)y, (void)attr, (void)kg;
-    return x > 0.0 ? g * SELU_SCALE : ad__exp_mul(x, g * SELU_SCALE_ALPHA); /* as elu */
+    return x > 0.0 ? g * SELU_SCALE : ad__exp_mul2(x, g, SELU_SCALE_ALPHA); /* as elu */
 }
 static int selu_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r)
 {

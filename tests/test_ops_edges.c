@@ -66,6 +66,26 @@ static double mp_done(mpfr_t t)
     return r;
 }
 
+/* elu's kernel, g alpha e^x where g alpha overflows (fuzz_op: g = 32, alpha =
+ * -DBL_MAX at x = -DBL_MAX gave -inf * 0 = NaN; the product is 0), and where it
+ * overflows but the result does not: g = 1e300, alpha = 1e10 at x = -700 is
+ * 1e310 e^-700, against MPFR. selu's fixed alpha at g = DBL_MAX likewise. */
+static void test_elu_backward_where_g_alpha_overflows(void **state)
+{
+    (void)state;
+    assert_true(vjp1(&ad_op_elu, -DBL_MAX, (double[]){-DBL_MAX}, 32.0, NULL) == 0.0);
+    assert_true(vjp1(&ad_op_selu, -DBL_MAX, NULL, DBL_MAX, NULL) == 0.0);
+    mpfr_t e;
+    mpfr_init2(e, 200);
+    mpfr_set_d(e, -700.0, MPFR_RNDN);
+    mpfr_exp(e, e, MPFR_RNDN);
+    mpfr_mul_d(e, e, 1e300, MPFR_RNDN);
+    mpfr_mul_d(e, e, 1e10, MPFR_RNDN);
+    double want = mp_done(e), got = vjp1(&ad_op_elu, -700.0, (double[]){1e10}, 1e300, NULL);
+    if (!(ulps_off(got, want) <= 2.0))
+        fail_msg("elu d/dx %a, MPFR %a", got, want);
+}
+
 /* gy e^x */
 static double mp_exp_mul(double x, double gy)
 {
@@ -604,6 +624,7 @@ static void test_silu_and_mish_far_left_are_x_exp_x(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_elu_backward_where_g_alpha_overflows),
         cmocka_unit_test(test_div_backward_forms_each_product_with_the_cotangent),
         cmocka_unit_test(test_log_backward_divides_the_cotangent),
         cmocka_unit_test(test_exp_and_expm1_backward_form_gy_e_to_the_x_from_x),
