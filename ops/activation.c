@@ -313,9 +313,8 @@ static double gelu_tanh_d2(double x)
 }
 static const ad__deriv_root gelu_tanh_root = {-0x1.81429f9e97e4dp-1, 0x1.4f523ed77dbdcp-55,
                                               gelu_tanh_d2};
-static double gelu_tanh_df(double x, double y, const double *attr, double kg)
+static double gelu_tanh_df(double x)
 {
-    (void)y, (void)attr, (void)kg;
     if (ad__near_root(x, &gelu_tanh_root))
         return ad__deriv_near_root(x, &gelu_tanh_root);
     double h, l;
@@ -327,6 +326,23 @@ static double gelu_tanh_df(double x, double y, const double *attr, double kg)
         return s;
     sd = fma(sd * l, 1.0 - 2.0 * ad__sigmoid(h), sd); /* sigmoid'(h + l) = sd (1 + l (1 - 2 sigmoid h)) */
     return s + x * sd * du2;
+}
+/* g gelu_tanh'(x). Below 2u = -700, sigmoid(2u) and sigmoid'(2u) are both
+ * e^(2u) to double precision, so the derivative is (1 + x (2u)') e^(2u): formed
+ * with g from one rounding (ad__exp_mul2), not from sigmoid' rounded into the
+ * subnormals (1.05e-9 relative at x = -21.3, where it is 5e-312: fuzz_program);
+ * beyond 2u = -1500 it is 0 at any g. */
+static double gelu_tanh_vjp(double g, double x, double y, const double *attr, double kg)
+{
+    (void)y, (void)attr, (void)kg;
+    double h, l;
+    gelu_tanh_u2(x, &h, &l);
+    if (!(h < -700.0))
+        return g * gelu_tanh_df(x);
+    if (!(h > -1500.0))
+        return 0.0 * g;
+    double du2 = TWO_SQRT_2_PI_HI * fma(3.0 * GELU_A_HI * x, x, 1.0);
+    return ad__exp_mul2(h, g, fma(x, du2, 1.0) * (1.0 + l));
 }
 /* x / (1 + e^(-2u)): the same function as (x/2)(1 + tanh u), without the
  * cancellation of 1 + tanh u in the left tail (1 + tanh(-496) = 2^-1431 would
@@ -353,7 +369,7 @@ static int gelu_tanh_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd
     mpfr_clears(t, u, (mpfr_ptr)0);
     return 0;
 }
-AD__UNARY_KERNELS(gelu_tanh)
+AD__UNARY_KERNELS_VJP(gelu_tanh)
 const ad_op ad_op_gelu_tanh = {
     .name = "gelu_tanh", .math = "(x/2)(1 + tanh(sqrt(2/pi)(x + 0.044715 x^3)))", .arity = 1,
     .flags = AD_OP_ELEMENTWISE, AD__KERNEL_SLOTS(gelu_tanh), .domain = {{-8}, {1e100}},

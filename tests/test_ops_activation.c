@@ -196,6 +196,32 @@ static void test_derivative_near_its_own_zero_keeps_its_digits(void **state)
     }
 }
 
+/* gelu_tanh far left, where sigmoid'(2u) is subnormal (2u < -700): at x =
+ * -21.3 the derivative is 5e-312 and was 1.05e-9 off (1,080 ulps, fuzz_program),
+ * sigmoid' having been rounded into the subnormals first; now (1 + x (2u)')
+ * e^(2u) times g from one rounding. At x = -22 the derivative (1e-342) is below
+ * the doubles, but times g = 2^400 it is not. Against MPFR times g. */
+static void test_gelu_tanh_backward_in_the_far_left_tail(void **state)
+{
+    (void)state;
+    const struct {
+        double x;
+        int k;
+    } cs[] = {{-0x1.55046a143788fp+4, 0}, {-0x1.55046a143788fp+4, 40}, {-22.0, 400}, {-23.5, 600}};
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        double want = mp_op_derivative_scaled(&ad_op_gelu_tanh, cs[i].x, 0.0, cs[i].k);
+        ad_tape *t = ad_tape_new(NULL);
+        ad_var x = ad_scalar(t, cs[i].x);
+        ad_var f = ad_mul(t, ad_const(t, AD_SCALAR, (double[]){ldexp(1.0, cs[i].k)}), ad_gelu_tanh(t, x));
+        assert_int_equal(ad_backward(t, f), AD_OK);
+        double got = ad_grad(t, x)[0];
+        ad_tape_free(t);
+        if (!(ulps_off(got, want) <= ad_op_gelu_tanh.ulp_bwd + 1.0))
+            fail_msg("x = %a, g = 2^%d: got %a, MPFR %a (%.3g ulps)", cs[i].x, cs[i].k, got, want,
+                     ulps_off(got, want));
+    }
+}
+
 static void test_bad_activation_attributes_are_explained(void **state)
 {
     (void)state;
@@ -217,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_pow_at_zero_gives_the_documented_gradients),
         cmocka_unit_test(test_expm1_and_log1p_gradients_do_not_cancel),
         cmocka_unit_test(test_derivative_near_its_own_zero_keeps_its_digits),
+        cmocka_unit_test(test_gelu_tanh_backward_in_the_far_left_tail),
         cmocka_unit_test(test_bad_activation_attributes_are_explained),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

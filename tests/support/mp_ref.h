@@ -65,10 +65,12 @@ static inline double mp_softplus(double x, double b)
     return r;
 }
 
-/* d/dx of a unary registry op at x = hi + lo (lo may be 0), from its MPFR
+/* 2^k d/dx of a unary registry op at x = hi + lo (lo may be 0), from its MPFR
  * reference: a central difference at 600 bits with h = 2^-150 (truncation
- * about 2^-300, rounding about 2^-450 relative). Independent of the double kernels. */
-static inline double mp_op_derivative(const ad_op *op, double hi, double lo)
+ * about 2^-300, rounding about 2^-450 relative), scaled before it is rounded to
+ * a double (a derivative below the subnormals times a cotangent 2^k).
+ * Independent of the double kernels. */
+static inline double mp_op_derivative_scaled(const ad_op *op, double hi, double lo, long k)
 {
     mpfr_t x, y0, y1;
     mpfr_inits2(600, x, y0, y1, (mpfr_ptr)0);
@@ -80,10 +82,14 @@ static inline double mp_op_derivative(const ad_op *op, double hi, double lo)
     mpfr_add_d(x, x, 0x1p-149, MPFR_RNDN);
     op->reference(&a, y1, MPFR_RNDN);
     mpfr_sub(y1, y1, y0, MPFR_RNDN);
-    mpfr_mul_2si(y1, y1, 149, MPFR_RNDN);
+    mpfr_mul_2si(y1, y1, 149 + k, MPFR_RNDN);
     double r = mpfr_get_d(y1, MPFR_RNDN);
     mpfr_clears(x, y0, y1, (mpfr_ptr)0);
     return r;
+}
+static inline double mp_op_derivative(const ad_op *op, double hi, double lo)
+{
+    return mp_op_derivative_scaled(op, hi, lo, 0);
 }
 
 /* |got - want| in ulps of want */
