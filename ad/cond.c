@@ -8,6 +8,8 @@
  * Backward: the engine's gradient along a tangent T (a coordinate or a
  * direction) is sum over nodes of adj_i J_i T_in. Each local product is off
  *   - by its own rounding, (ulp_bwd_i + 2) eps |adj_i| sum_q |J_iq| |T_q|
+ *     (and in forward mode a subnormal tangent's, (ulp_bwd_i + 2) DBL_TRUE_MIN
+ *     |adj_i|, for the dot test)
  *     (the +2: the adjoint's accumulation and the product; |J| |T|, not
  *     |J T|: log_softmax's J kills a uniform T, while its backward still
  *     rounds its O(|adj|) terms, 3.5e-15 against an estimate of 1e-28 on an
@@ -208,6 +210,15 @@ double ad__cond_err(ad__cond *cd, const double *u, size_t k)
         n->op->jvp(&a, dx, T);
         if (!n->grad)
             continue;
+        /* forward mode rounds a tangent in the subnormals by up to DBL_TRUE_MIN,
+         * and what follows the node scales that by its adjoint (x 2^-1074, then
+         * times 5.5e6): the dot test weighs reverse mode against forward mode */
+        double wt = fmax(n->op->ulp_bwd, 0.5) + 2.0;
+        for (size_t e = 0; e < n->count; e++) {
+            double term = wt * DBL_TRUE_MIN * fabs(n->grad[e]);
+            if (fabs(T[e]) < DBL_MIN && isfinite(term)) /* 0 included: underflowed */
+                err += term;
+        }
         for (unsigned q = 0; q < n->n_in; q++) { /* the backward's own rounding */
             if (!dx[q])
                 continue;

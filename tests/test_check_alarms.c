@@ -665,6 +665,28 @@ static void test_cancelling_adjoints_beyond_dbl_max_are_rounding(void **state)
     ad_tape_free(t);
 }
 
+/* fuzz_expr: x0 x1^sin(x2 - x3/x4) 2^-1074 5.5e6: reverse mode forms the
+ * gradient (1.4e-317) at a rescued seed, forward mode rounds the tangent of
+ * the 2^-1074 product in the subnormals and then scales it by 5.5e6 (7.8e-10
+ * relative apart); the dot test now allows that rounding. */
+static void test_a_subnormal_tangent_scaled_up_is_forward_rounding(void **state)
+{
+    (void)state;
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var x0 = ad_scalar(t, 0.8125), x1 = ad_scalar(t, 1.75), x2 = ad_scalar(t, 1.75);
+    ad_var x3 = ad_scalar(t, -1.25), x4 = ad_scalar(t, 0.8125);
+    ad_var s = ad_sin(t, ad_sub(t, x2, ad_div(t, x3, x4)));
+    ad_var f = ad_mul(t, ad_mul(t, x0, ad_pow(t, x1, s)), ad_const(t, AD_SCALAR, (double[]){0x1p-1074}));
+    f = ad_mul(t, f, ad_const(t, AD_SCALAR, (double[]){0x1.53158cp+22}));
+    ad_check_opts o = opts(true, 256);
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, f, &o, &r), AD_OK);
+    if (!r.pass || !r.dot.pass)
+        fail_msg("pass %d, dot %d (%g): %s", r.pass, r.dot.pass, r.dot.max_error, r.notes);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
+}
+
 /* fuzz_expr: leaky_relu(x) y 1e-320 - (-x/a)/inf^(b^p) x' y' at x = 0: the
  * gradient lives in the subnormals, where each rounded value is off by up to
  * 2^-1075 whatever its size. The dot test's op-by-op search named a mul whose
@@ -759,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_an_undefined_reference_is_said_not_a_mismatch),
         cmocka_unit_test(test_a_program_defined_only_when_rounded_is_not_judged),
         cmocka_unit_test(test_a_dot_test_in_the_subnormals_allows_their_rounding),
+        cmocka_unit_test(test_a_subnormal_tangent_scaled_up_is_forward_rounding),
         cmocka_unit_test(test_cancelling_adjoints_beyond_dbl_max_are_rounding),
         cmocka_unit_test(test_fast_mode_with_an_overflowed_gradient_goes_per_coordinate),
         cmocka_unit_test(test_a_zero_gradient_through_log_softmax_allows_its_rounding),
