@@ -24,6 +24,17 @@ static bool dots_agree(long double fwd, long double rev, long double tol_mag)
     return fabsl(fwd - rev) <= tol_mag;
 }
 
+static bool inputs_finite(const ad_tape *t, const ad__node *n)
+{
+    for (unsigned k = 0; k < n->n_in; k++) {
+        const ad__node *in = &t->nodes[n->in[k]];
+        for (size_t j = 0; j < in->count; j++)
+            if (!isfinite(in->val[j]))
+                return false;
+    }
+    return true;
+}
+
 /* After a failed test: the same identity op by op, at each node's recorded
  * inputs, <w, J u> by its jvp against <J^T w, u> by its backward, names the
  * first op whose two modes disagree (*found).
@@ -35,8 +46,8 @@ static ad_status localize(const ad__ctx *c, ad_rng *rng, double tol, char *why, 
     const ad_tape *t = c->t;
     for (size_t i = 0; i <= c->last; i++) {
         const ad__node *n = &t->nodes[i];
-        if (n->kind != AD__NODE_OP || !n->op->jvp || !n->op->backward)
-            continue;
+        if (n->kind != AD__NODE_OP || !n->op->jvp || !n->op->backward || !inputs_finite(t, n))
+            continue; /* derivatives at an infinite input are not defined: pow(1.75, inf) */
         size_t total = n->count, bytes;
         for (unsigned k = 0; k < n->n_in; k++)
             total += 2 * t->nodes[n->in[k]].count;

@@ -471,11 +471,19 @@ static inline double ad__exp_mul(double x, double g)
 }
 
 /* g a e^x, with g a formed first where it is finite (one rounding from x), and
- * else as (g e^x) a: g = 32, a = -DBL_MAX at x = -DBL_MAX is 0, not -inf * 0. */
+ * else from the mantissas of g and a with one final scaling: g = 32, a =
+ * -DBL_MAX is 0 at x = -DBL_MAX (not -inf * 0) and -1.6e-14 at x = -745 (not
+ * 32 e^-745 rounded into the subnormals, then times a: 1.5% off). */
 static inline double ad__exp_mul2(double x, double g, double a)
 {
     double ga = g * a;
-    return isfinite(ga) || !isfinite(g) || !isfinite(a) ? ad__exp_mul(x, ga) : ad__exp_mul(x, g) * a;
+    if (isfinite(ga) || !isfinite(g) || !isfinite(a) || isnan(x))
+        return ad__exp_mul(x, ga);
+    if (!(fabs(x) < 4096.0)) /* |g a| < 2^2048: 0 below, inf above */
+        return x < 0.0 ? copysign(0.0, ga) : ga;
+    int eg, ea;
+    double m = frexp(g, &eg) * frexp(a, &ea);
+    return ad__exp_scale(x, m, eg + ea);
 }
 
 /* g c e^{-x^2} (c > 0 a constant of order 1) for every x where the product is

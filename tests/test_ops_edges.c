@@ -84,6 +84,17 @@ static void test_elu_backward_where_g_alpha_overflows(void **state)
     double want = mp_done(e), got = vjp1(&ad_op_elu, -700.0, (double[]){1e10}, 1e300, NULL);
     if (!(ulps_off(got, want) <= 2.0))
         fail_msg("elu d/dx %a, MPFR %a", got, want);
+    /* fuzz_op: at x = -745, g = 32, alpha = -DBL_MAX the answer is -1.6e-14, while
+     * 32 e^-745 alone is subnormal (it was 1.5% off) */
+    mpfr_init2(e, 200);
+    mpfr_set_d(e, -745.0, MPFR_RNDN);
+    mpfr_exp(e, e, MPFR_RNDN);
+    mpfr_mul_d(e, e, 32.0, MPFR_RNDN);
+    mpfr_mul_d(e, e, -DBL_MAX, MPFR_RNDN);
+    want = mp_done(e);
+    got = vjp1(&ad_op_elu, -745.0, (double[]){-DBL_MAX}, 32.0, NULL);
+    if (!(ulps_off(got, want) <= 2.0))
+        fail_msg("elu d/dx at -745: %a, MPFR %a", got, want);
 }
 
 /* gy e^x */
