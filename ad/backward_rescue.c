@@ -37,33 +37,55 @@ _Thread_local bool ad__underflow_seen;
 enum { RESCUE_MAX = 256 };
 
 typedef struct rescue_slot {
-    size_t node, elem;
+    double *elem; /* in a leaf's gradient buffer, which every sweep reuses */
     double value;
     bool done;
 } rescue_slot;
 
-/* Node i's gradient when it is a leaf that receives one, else NULL. */
-static double *leaf_grad(const ad_tape *t, size_t i)
+/* The leaves that hold a gradient (inputs and parameters), in tape order
+ * up to the loss: for (leaf_walk w = leaves(t, loss); next_leaf(&w);) visits
+ * w.grad[0 .. w.count - 1], whose first element is element w.at of them all. */
+typedef struct leaf_walk {
+    const ad_tape *t;
+    size_t next, end; /* the next node to look at; one past the last */
+    double *grad;
+    size_t count, at;
+} leaf_walk;
+
+static leaf_walk leaves(const ad_tape *t, size_t loss)
 {
-    const ad__node *n = &t->nodes[i];
-    return n->kind != AD__NODE_OP && n->needs_grad ? n->grad : NULL;
+    size_t end = loss + 1 < t->n_mat ? loss + 1 : t->n_mat;
+    return (leaf_walk){.t = t, .next = 0, .end = end};
+}
+
+static bool next_leaf(leaf_walk *w)
+{
+    w->at += w->count;
+    w->count = 0;
+    while (w->next < w->end) {
+        const ad__node *n = &w->t->nodes[w->next++];
+        if (n->kind != AD__NODE_OP && n->needs_grad && n->grad) {
+            w->grad = n->grad;
+            w->count = n->count;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* The leaves' non-finite gradient elements up to loss, at most RESCUE_MAX;
- * *total receives the count of every leaf gradient element. */
+ * *total receives the count of every leaf gradient element. This pass runs
+ * after every backward: it reads each leaf gradient once, where the sweep
+ * wrote it at least once (a matmul's, once per row of its batch). */
 static size_t collect(const ad_tape *t, size_t loss, rescue_slot *s, size_t *total)
 {
     size_t n = 0;
-    *total = 0;
-    for (size_t i = 0; i <= loss && i < t->n_mat; i++) {
-        const double *g = leaf_grad(t, i);
-        if (!g)
-            continue;
-        *total += t->nodes[i].count;
-        for (size_t j = 0; j < t->nodes[i].count && n < RESCUE_MAX; j++)
-            if (!isfinite(g[j]))
-                s[n++] = (rescue_slot){i, j, 0.0, false};
-    }
+    leaf_walk w = leaves(t, loss);
+    while (next_leaf(&w))
+        for (size_t j = 0; j < w.count && n < RESCUE_MAX; j++)
+            if (!isfinite(w.grad[j]))
+                s[n++] = (rescue_slot){w.grad + j, 0.0, false};
+    *total = w.at;
     return n;
 }
 
@@ -84,7 +106,7 @@ static ad_status rescue_overflow(ad_tape *t, ad_var loss, rescue_slot *s, size_t
         if (st != AD_OK)
             return st;
         for (size_t i = 0; i < n; i++) {
-            double g = t->nodes[s[i].node].grad[s[i].elem];
+            double g = *s[i].elem;
             if (!s[i].done && isfinite(g)) {
                 s[i].value = ldexp(g, shifts[k]);
                 s[i].done = true;
@@ -105,13 +127,11 @@ static ad_status rescue_underflow(ad_tape *t, ad_var loss, double *best, size_t 
         ad_status st = sweep_at(t, loss, shifts[k]);
         if (st != AD_OK)
             return st;
-        size_t at = 0;
-        for (size_t i = 0; i <= (size_t)loss.index && i < t->n_mat; i++) {
-            const double *g = leaf_grad(t, i);
-            for (size_t j = 0; g && j < t->nodes[i].count; j++, at++)
-                if (isnan(best[at]) && isfinite(g[j]))
-                    best[at] = ldexp(g[j], shifts[k]);
-        }
+        leaf_walk w = leaves(t, loss.index);
+        while (next_leaf(&w))
+            for (size_t j = 0; j < w.count; j++)
+                if (isnan(best[w.at + j]) && isfinite(w.grad[j]))
+                    best[w.at + j] = ldexp(w.grad[j], shifts[k]);
     }
     return AD_OK;
 }
@@ -142,17 +162,15 @@ ad_status ad__backward_sweep(ad_tape *t, ad_var loss)
     if (st == AD_OK)
         st = ad__backward_sweep_once(t, loss); /* every other value back */
     if (st == AD_OK && best) {
-        size_t at = 0;
-        for (size_t i = 0; i <= loss.index && i < t->n_mat; i++) {
-            double *g = leaf_grad(t, i);
-            for (size_t j = 0; g && j < t->nodes[i].count; j++, at++)
-                if (!isnan(best[at]) && isfinite(g[j]))
-                    g[j] = best[at];
-        }
+        leaf_walk w = leaves(t, loss.index);
+        while (next_leaf(&w))
+            for (size_t j = 0; j < w.count; j++)
+                if (!isnan(best[w.at + j]) && isfinite(w.grad[j]))
+                    w.grad[j] = best[w.at + j];
     }
     for (size_t i = 0; st == AD_OK && i < n; i++)
         if (s[i].done)
-            t->nodes[s[i].node].grad[s[i].elem] = s[i].value;
+            *s[i].elem = s[i].value;
     if (best)
         ad__free(&t->alloc, best, bytes);
     return st;
