@@ -146,6 +146,46 @@ static void test_an_underflowed_adjoint_gives_the_full_gradient(void **state)
     }
 }
 
+/* v / expm1(3 v) at v = 182.25 (fuzz_program, through l1_penalty and dot):
+ * the adjoint of E = expm1(546.75) = 2^788.8 is -v / E^2 = 2^-1570, so even
+ * the 2^512 rescue seed left it subnormal (2^-1058, 16 bits) and d/dv was
+ * 2^-21 off; the 2^1000 seed keeps it normal. d/dv = 1/E - 3 v (E + 1) / E^2
+ * in MPFR; 3 v is exact, so the double program is off by E's rounding alone. */
+static double mp_v_over_expm1_3v_grad(double v)
+{
+    mpfr_t e, a, b;
+    mpfr_inits2(256, e, a, b, (mpfr_ptr)0);
+    mpfr_set_d(e, 3.0 * v, MPFR_RNDN);
+    mpfr_expm1(e, e, MPFR_RNDN);
+    mpfr_ui_div(a, 1, e, MPFR_RNDN);          /* 1/E */
+    mpfr_add_ui(b, e, 1, MPFR_RNDN);          /* E + 1 */
+    mpfr_mul_d(b, b, 3.0 * v, MPFR_RNDN);     /* 3 v (E + 1) */
+    mpfr_div(b, b, e, MPFR_RNDN);
+    mpfr_div(b, b, e, MPFR_RNDN);
+    mpfr_sub(a, a, b, MPFR_RNDN);
+    double r = mpfr_get_d(a, MPFR_RNDN);
+    mpfr_clears(e, a, b, (mpfr_ptr)0);
+    return r;
+}
+static void test_an_adjoint_far_below_the_subnormals_keeps_its_digits(void **state)
+{
+    (void)state;
+    const double v = 182.25, want = mp_v_over_expm1_3v_grad(v);
+    for (int vec = 0; vec < 2; vec++) {
+        ad_tape *t = ad_tape_new(NULL);
+        ad_var x = vec ? ad_input(t, AD_VEC(1), &v) : ad_scalar(t, v);
+        ad_var three = ad_const(t, AD_SCALAR, (double[]){3.0});
+        ad_var f = ad_div(t, x, ad_expm1(t, ad_mul(t, three, x)));
+        if (vec)
+            f = ad_sum(t, f);
+        assert_int_equal(ad_backward(t, f), AD_OK);
+        double g = ad_grad(t, x)[0];
+        if (!(ulps_off(g, want) <= 8.0))
+            fail_msg("vec %d: d/dv = %a, MPFR %a (%.3g ulps)", vec, g, want, ulps_off(g, want));
+        ad_tape_free(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_overflowed_adjoints_that_cancel_give_the_finite_gradient),
         cmocka_unit_test(test_true_infinities_stay_and_parameters_get_the_rescue),
         cmocka_unit_test(test_an_underflowed_adjoint_gives_the_full_gradient),
+        cmocka_unit_test(test_an_adjoint_far_below_the_subnormals_keeps_its_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
