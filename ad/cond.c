@@ -27,7 +27,8 @@
  * estimate admits the other side's derivative, as rounding can. A
  * non-finite term, or an op without jvp, adds nothing (never a larger
  * tolerance than can be shown); an adjoint that overflowed counts as DBL_MAX,
- * the least it can be. */
+ * the least it can be; a tangent that overflowed is taken again scaled down,
+ * the terms being linear in it (ad__cond_err). */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -175,7 +176,9 @@ static void abs_jacobian_times(const ad__cond *cd, const ad__node *n, ad_op_args
     }
 }
 
-double ad__cond_err(ad__cond *cd, const double *u, size_t k)
+/* The estimate along the tangent s u (s e_k where u is NULL), not scaled
+ * back; *overflowed is set when a node's tangent came out inf or NaN. */
+static double err_along(ad__cond *cd, const double *u, size_t k, double s, bool *overflowed)
 {
     const ad__ctx *c = cd->c;
     const ad_tape *t = c->t;
@@ -187,8 +190,8 @@ double ad__cond_err(ad__cond *cd, const double *u, size_t k)
             size_t l = c->leaf_of[i];
             for (size_t e = 0; e < n->count; e++)
                 T[e] = l == SIZE_MAX ? 0.0
-                       : u           ? u[c->off[l] + e]
-                                     : (c->off[l] + e == k ? 1.0 : 0.0);
+                       : u           ? s * u[c->off[l] + e]
+                                     : (c->off[l] + e == k ? s : 0.0);
             continue;
         }
         memset(T, 0, n->count * sizeof(double));
@@ -208,6 +211,8 @@ double ad__cond_err(ad__cond *cd, const double *u, size_t k)
         if (!any)
             continue;
         n->op->jvp(&a, dx, T);
+        for (size_t e = 0; e < n->count; e++)
+            *overflowed |= !isfinite(T[e]) && isfinite(n->val[e]);
         if (!n->grad)
             continue;
         /* forward mode rounds a tangent in the subnormals by up to DBL_TRUE_MIN,
@@ -244,4 +249,20 @@ double ad__cond_err(ad__cond *cd, const double *u, size_t k)
             err += displaced(cd, i, &a, dx, r);
     }
     return err;
+}
+
+/* A tangent beyond DBL_MAX (sin's argument x5 x6 1e308 along x6: 2e308) left
+ * its terms out as non-finite, so the estimate missed exactly where rounding
+ * matters most: sin at 1.6e308, whose argument is off by 1e292. The terms are
+ * linear in the tangent, so they are taken again along 2^-TANGENT_SHIFT u and
+ * scaled back (inf where they are beyond DBL_MAX: nothing can be shown). */
+#define TANGENT_SHIFT 600
+double ad__cond_err(ad__cond *cd, const double *u, size_t k)
+{
+    bool overflowed = false, again = false;
+    double err = err_along(cd, u, k, 1.0, &overflowed);
+    if (!overflowed)
+        return err;
+    double scaled = ldexp(err_along(cd, u, k, ldexp(1.0, -TANGENT_SHIFT), &again), TANGENT_SHIFT);
+    return fmax(err, scaled);
 }

@@ -484,6 +484,47 @@ static void test_an_overflowed_partial_is_no_dot_failure(void **state)
     }
 }
 
+/* (y - 1e308) + sin(2 x 1e308) at x = 0.8125: sin's argument is 1.6e308,
+ * rounded by up to 1e292, so the double program's sin is anywhere in [-1, 1]
+ * and its derivative cos(arg) 2e308 bears no relation to the exact
+ * program's: nothing can be shown. The tangent of the argument along x,
+ * 2e308, overflows; the error estimate had left those terms out and allowed
+ * 2.5e293 (fuzz_expr: MPFR 0 against the engine's 8e307). Taken along a
+ * scaled tangent, the estimate is of the order of 1e308 and the check passes. A
+ * wrong derivative elsewhere in the same program still fails: y's. */
+static void test_a_tangent_beyond_dbl_max_widens_the_estimate(void **state)
+{
+    (void)state;
+    for (int plant = 0; plant < 2; plant++) {
+        ad_tape *t = ad_tape_new(NULL);
+        ad_var x = ad_scalar(t, 0.8125), y = ad_scalar(t, -3.0);
+        ad_var arg = ad_mul(t, ad_mul(t, ad_const(t, AD_SCALAR, (double[]){2.0}), x),
+                            ad_const(t, AD_SCALAR, (double[]){1e308}));
+        skew = plant ? 1e-6 : 0.0;
+        ad_var yy = skid(t, y);
+        ad_var f = ad_add(t, ad_sub(t, yy, ad_const(t, AD_SCALAR, (double[]){1e308})), ad_sin(t, arg));
+        ad_check_opts o = opts(false, 256);
+        ad_check_report r;
+        assert_int_equal(ad_check_grad(t, f, &o, &r), AD_OK);
+        skew = 0.0;
+        assert_int_equal(r.n_coords, 2);
+        for (size_t i = 0; i < 2; i++) { /* worst first: told apart by size */
+            const ad_check_coord *co = &r.coords[i];
+            if (fabs(co->engine) > 1e300) { /* x's: cos(arg) 2e308 */
+                /* cos moves by O(1) within arg's rounding: O(1) times 2e308 (it was 2.5e293) */
+                if (co->cls != AD_COORD_OK || !(co->err_est > 1e307))
+                    fail_msg("d/dx: class %d, estimate %g, engine %g, MPFR %s", co->cls, co->err_est,
+                             co->engine, co->ref_str);
+            } else if (co->cls != (plant ? AD_COORD_MISMATCH : AD_COORD_OK)) {
+                fail_msg("plant %d: d/dy = %g, class %d: %s", plant, co->engine, co->cls, r.notes);
+            }
+        }
+        assert_true(r.pass == !plant);
+        ad_check_report_free(&r);
+        ad_tape_free(t);
+    }
+}
+
 static void test_reference_under_a_huge_constant_raises_the_precision(void **state)
 {
     (void)state;
@@ -803,6 +844,7 @@ int main(void)
         cmocka_unit_test(test_a_kink_outside_the_loss_cone_is_not_judged),
         cmocka_unit_test(test_a_zero_meeting_a_nan_along_the_chain_is_no_dot_failure),
         cmocka_unit_test(test_an_overflowed_partial_is_no_dot_failure),
+        cmocka_unit_test(test_a_tangent_beyond_dbl_max_widens_the_estimate),
         cmocka_unit_test(test_reference_under_a_huge_constant_raises_the_precision),
         cmocka_unit_test(test_a_step_beyond_a_domain_edge_is_made_smaller),
         cmocka_unit_test(test_a_pinned_kink_beside_an_unpinned_one_judges_the_unpinned),
