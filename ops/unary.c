@@ -93,7 +93,7 @@ static double sin_df(double x, double y, const double *attr, double kg) { (void)
 static int sin_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_sin(y, x, r); return 0; }
 AD__UNARY_KERNELS(sin)
 const ad_op ad_op_sin = {
-    .name = "sin", .math = "sin(x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    .name = "sin", .math = "sin(x)", .arity = 1, .flags = AD_OP_ELEMENTWISE | AD_OP_PERIODIC,
     AD__KERNEL_SLOTS(sin), .domain = {{-100}, {100}}, .ulp_fwd = 1, .ulp_bwd = 2,
 };
 ad_var ad_sin(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_sin, &x, 1, NULL, 0); }
@@ -104,7 +104,7 @@ static double cos_df(double x, double y, const double *attr, double kg) { (void)
 static int cos_ref(mpfr_ptr y, mpfr_srcptr x, const double *attr, mpfr_rnd_t r) { (void)attr; mpfr_cos(y, x, r); return 0; }
 AD__UNARY_KERNELS(cos)
 const ad_op ad_op_cos = {
-    .name = "cos", .math = "cos(x)", .arity = 1, .flags = AD_OP_ELEMENTWISE,
+    .name = "cos", .math = "cos(x)", .arity = 1, .flags = AD_OP_ELEMENTWISE | AD_OP_PERIODIC,
     AD__KERNEL_SLOTS(cos), .domain = {{-100}, {100}}, .ulp_fwd = 1, .ulp_bwd = 2,
 };
 ad_var ad_cos(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_cos, &x, 1, NULL, 0); }

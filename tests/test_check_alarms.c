@@ -495,12 +495,17 @@ static void test_an_overflowed_partial_is_no_dot_failure(void **state)
 static void test_a_tangent_beyond_dbl_max_widens_the_estimate(void **state)
 {
     (void)state;
-    for (int plant = 0; plant < 2; plant++) {
+    /* plant 0 and 1: 2 x 1e308 at x = 0.8125 (the tangent overflows); plant 2:
+     * x 1e308 at x = 1.625, tangent 1e308, where the two displaced samples
+     * of cos alone could land near the engine's (fuzz_expr, the first
+     * run-counted budget: 6.1e307 allowed, 7.3e307 off): sin's input error of
+     * 1e292 exceeds pi, so the estimate counts 2 |T| = 2e308 for it */
+    for (int plant = 0; plant < 3; plant++) {
         ad_tape *t = ad_tape_new(NULL);
-        ad_var x = ad_scalar(t, 0.8125), y = ad_scalar(t, -3.0);
-        ad_var arg = ad_mul(t, ad_mul(t, ad_const(t, AD_SCALAR, (double[]){2.0}), x),
+        ad_var x = ad_scalar(t, plant == 2 ? 1.625 : 0.8125), y = ad_scalar(t, -3.0);
+        ad_var arg = ad_mul(t, ad_mul(t, ad_const(t, AD_SCALAR, (double[]){plant == 2 ? 1.0 : 2.0}), x),
                             ad_const(t, AD_SCALAR, (double[]){1e308}));
-        skew = plant ? 1e-6 : 0.0;
+        skew = plant == 1 ? 1e-6 : 0.0;
         ad_var yy = skid(t, y);
         ad_var f = ad_add(t, ad_sub(t, yy, ad_const(t, AD_SCALAR, (double[]){1e308})), ad_sin(t, arg));
         ad_check_opts o = opts(false, 256);
@@ -515,14 +520,102 @@ static void test_a_tangent_beyond_dbl_max_widens_the_estimate(void **state)
                 if (co->cls != AD_COORD_OK || !(co->err_est > 1e307))
                     fail_msg("d/dx: class %d, estimate %g, engine %g, MPFR %s", co->cls, co->err_est,
                              co->engine, co->ref_str);
-            } else if (co->cls != (plant ? AD_COORD_MISMATCH : AD_COORD_OK)) {
+            } else if (co->cls != (plant == 1 ? AD_COORD_MISMATCH : AD_COORD_OK)) {
                 fail_msg("plant %d: d/dy = %g, class %d: %s", plant, co->engine, co->cls, r.notes);
             }
         }
-        assert_true(r.pass == !plant);
+        assert_true(r.pass == (plant != 1));
         ad_check_report_free(&r);
         ad_tape_free(t);
     }
+}
+
+/* The first run-counted budget's fuzz_expr program, as ad_check_save wrote
+ * it: ... + sin(... + x9 x3 1e308 + ...) with an argument of about 1.4e308,
+ * rounded by 1e292. Its two displaced samples of cos happened to land near
+ * the engine's: 6.1e307 allowed, d/dx9 7.3e307 off MPFR's 0. sin's input
+ * error exceeds pi, so the estimate counts 2 |adj| |T| for it and the check
+ * passes. */
+static const char sin_of_1e308_program[] =
+    "adcheck-replay 1\n"
+    "relu_at_zero 0x0p+0\n"
+    "input 0 0 -0x1.8p+1\n"
+    "input 1 0 -0x1.4p+0\n"
+    "input 2 0 0x1p+1\n"
+    "input 3 0 0x1.ap-1\n"
+    "input 4 0 0x1.ap-1\n"
+    "input 5 0 0x1.8p-2\n"
+    "input 6 0 0x1.cp+0\n"
+    "input 7 0 0x1.8p-2\n"
+    "input 8 0 0x1.cp+0\n"
+    "input 9 0 0x1.ap-1\n"
+    "input 10 0 0x1.8p-2\n"
+    "input 11 0 -0x1.4p+0\n"
+    "input 12 0 0x1.8p-2\n"
+    "input 13 0 -0x1.8p+1\n"
+    "const 14 0 0x1.93e5939a08ceap+99\n"
+    "op 15 sub 2 0 14 0\n"
+    "const 16 0 0x1p+1\n"
+    "op 17 mul 2 16 1 0\n"
+    "op 18 sub 2 15 17 0\n"
+    "op 19 mul 2 2 3 0\n"
+    "const 20 0 0x1.1ccf385ebc8ap+1023\n"
+    "op 21 mul 2 19 20 0\n"
+    "op 22 add 2 18 21 0\n"
+    "op 23 add 2 22 4 0\n"
+    "op 24 sub 2 23 5 0\n"
+    "const 25 0 0x1p+1\n"
+    "op 26 mul 2 25 1 0\n"
+    "op 27 sub 2 24 26 0\n"
+    "op 28 add 2 27 6 0\n"
+    "const 29 0 0x0p+0\n"
+    "op 30 add 2 28 29 0\n"
+    "op 31 abs 1 1 0\n"
+    "op 32 add 2 30 31 0\n"
+    "op 33 neg 1 5 0\n"
+    "op 34 mul 2 8 33 0\n"
+    "op 35 add 2 7 34 0\n"
+    "const 36 0 0x1p+1\n"
+    "op 37 mul 2 36 1 0\n"
+    "op 38 sub 2 35 37 0\n"
+    "op 39 mul 2 9 3 0\n"
+    "const 40 0 0x1.1ccf385ebc8ap+1023\n"
+    "op 41 mul 2 39 40 0\n"
+    "op 42 add 2 38 41 0\n"
+    "op 43 add 2 42 4 0\n"
+    "op 44 sub 2 43 5 0\n"
+    "const 45 0 0x1p+1\n"
+    "op 46 mul 2 45 1 0\n"
+    "op 47 sub 2 44 46 0\n"
+    "op 48 add 2 47 10 0\n"
+    "const 49 0 0x1p+0\n"
+    "op 50 pow 2 49 11 0\n"
+    "op 51 add 2 48 50 0\n"
+    "op 52 sub 2 51 5 0\n"
+    "const 53 0 0x1p+1\n"
+    "op 54 mul 2 53 1 0\n"
+    "op 55 sub 2 52 54 0\n"
+    "op 56 add 2 55 12 0\n"
+    "op 57 add 2 56 13 0\n"
+    "op 58 sin 1 57 0\n"
+    "op 59 add 2 32 58 0\n"
+    "loss 59\n";
+static void test_a_periodic_op_rounded_by_a_period_allows_its_range(void **state)
+{
+    (void)state;
+    FILE *f = fmemopen((void *)sin_of_1e308_program, sizeof sin_of_1e308_program - 1, "r");
+    assert_non_null(f);
+    ad_tape *t = ad_tape_new(NULL);
+    ad_var loss;
+    assert_int_equal(ad_check_load(t, f, &loss), AD_OK);
+    fclose(f);
+    ad_check_opts o = opts(false, 256);
+    ad_check_report r;
+    assert_int_equal(ad_check_grad(t, loss, &o, &r), AD_OK);
+    if (!r.pass)
+        fail_msg("%s", r.notes);
+    ad_check_report_free(&r);
+    ad_tape_free(t);
 }
 
 static void test_reference_under_a_huge_constant_raises_the_precision(void **state)
@@ -845,6 +938,7 @@ int main(void)
         cmocka_unit_test(test_a_zero_meeting_a_nan_along_the_chain_is_no_dot_failure),
         cmocka_unit_test(test_an_overflowed_partial_is_no_dot_failure),
         cmocka_unit_test(test_a_tangent_beyond_dbl_max_widens_the_estimate),
+        cmocka_unit_test(test_a_periodic_op_rounded_by_a_period_allows_its_range),
         cmocka_unit_test(test_reference_under_a_huge_constant_raises_the_precision),
         cmocka_unit_test(test_a_step_beyond_a_domain_edge_is_made_smaller),
         cmocka_unit_test(test_a_pinned_kink_beside_an_unpinned_one_judges_the_unpinned),

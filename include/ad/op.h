@@ -51,6 +51,10 @@ enum {
     AD_OP_ELEMENTWISE = 1u << 0, /* output element i depends on input element i only */
     AD_OP_BROADCAST   = 1u << 1, /* binary elementwise with NumPy broadcasting        */
     AD_OP_KINK_GRAD   = 1u << 2, /* reads the tape's ReLU-family gradient at 0       */
+    /* unary elementwise with a derivative of period 2 pi and magnitude at most 1
+     * (sin, cos): an input rounded by pi or more leaves it anywhere in [-1, 1],
+     * which ad_check_grad's error estimate then allows */
+    AD_OP_PERIODIC    = 1u << 3,
 };
 
 /* Value returned by piece() for a point exactly on a kink. */
