@@ -441,6 +441,37 @@ static inline double ad__sigmoid_d(double x)
     return e / d / d;
 }
 
+/* A product kept as a mantissa in [1/2, 1) and a binary exponent (frexp's):
+ * factors whose plain product over- or underflows on the way, or rounds in
+ * the subnormals, meet as mantissas, each product rounded once as in double,
+ * and ad__split_value scales the result with one final rounding (g x^p ln x
+ * at x = 2^-1022, p = -1, g = 2^-8: -1.24e308, where y ln x alone is inf). */
+typedef struct ad__split {
+    double m;
+    int e;
+} ad__split;
+static inline ad__split ad__split_of(double x)
+{
+    ad__split s;
+    s.m = frexp(x, &s.e);
+    return s;
+}
+static inline ad__split ad__split_mul(ad__split a, ad__split b)
+{
+    ad__split r;
+    r.m = frexp(a.m * b.m, &r.e); /* rescaling by a power of two is exact */
+    r.e += a.e + b.e;
+    return r;
+}
+static inline ad__split ad__split_div(ad__split a, ad__split b)
+{
+    ad__split r;
+    r.m = frexp(a.m / b.m, &r.e);
+    r.e += a.e - b.e;
+    return r;
+}
+static inline double ad__split_value(ad__split s) { return ldexp(s.m, s.e); }
+
 /* g e^x for every x where the product is representable, also where e^x alone
  * overflows (x > 709.78) or is subnormal (x < -708, a few bits left) while
  * g e^x is not: there e^x = e^r 2^n with n = round(x / ln 2) and r = x - n ln 2
@@ -450,13 +481,13 @@ static inline double ad__sigmoid_d(double x)
  * subnormal range. g = 0 gives 0 for every finite x. */
 #define AD__LN2_HI 0x1.62e42feep-1 /* 32 bits: n ln2_hi exact for |n| < 2^21 */
 #define AD__LN2_LO 0x1.a39ef35793c76p-33
-/* m 2^k e^x for |x| < 4096 and |m| of order 1: ldexp rounds e^r m once into the
- * subnormal range (the core of ad__exp_mul). */
-static inline double ad__exp_scale(double x, double m, int k)
+/* g e^x for |x| < 4096 and g a split (its mantissa of order 1): ldexp rounds
+ * e^r g.m once into the subnormal range (the core of ad__exp_mul). */
+static inline double ad__exp_scale(double x, ad__split g)
 {
     double n = nearbyint(x * 0x1.71547652b82fep0); /* 1 / ln 2 */
     double r = (x - n * AD__LN2_HI) - n * AD__LN2_LO;
-    return ldexp(exp(r) * m, (int)n + k);
+    return ldexp(exp(r) * g.m, (int)n + g.e);
 }
 static inline double ad__exp_mul(double x, double g)
 {
@@ -465,13 +496,11 @@ static inline double ad__exp_mul(double x, double g)
         return g * e;
     if (g == 0.0 || !isfinite(g) || !(fabs(x) < 4096.0)) /* beyond 4096 g e^x is 0 or inf */
         return g == 0.0 && isfinite(x) ? g : g * e;
-    int k;
-    double m = frexp(g, &k);
-    return ad__exp_scale(x, m, k);
+    return ad__exp_scale(x, ad__split_of(g));
 }
 
 /* g a e^x, with g a formed first where it is finite (one rounding from x), and
- * else from the mantissas of g and a with one final scaling: g = 32, a =
+ * else as a split product of g and a with one final scaling: g = 32, a =
  * -DBL_MAX is 0 at x = -DBL_MAX (not -inf * 0) and -1.6e-14 at x = -745 (not
  * 32 e^-745 rounded into the subnormals, then times a: 1.5% off). */
 static inline double ad__exp_mul2(double x, double g, double a)
@@ -481,9 +510,7 @@ static inline double ad__exp_mul2(double x, double g, double a)
         return ad__exp_mul(x, ga);
     if (!(fabs(x) < 4096.0)) /* |g a| < 2^2048: 0 below, inf above */
         return x < 0.0 ? copysign(0.0, ga) : ga;
-    int eg, ea;
-    double m = frexp(g, &eg) * frexp(a, &ea);
-    return ad__exp_scale(x, m, eg + ea);
+    return ad__exp_scale(x, ad__split_mul(ad__split_of(g), ad__split_of(a)));
 }
 
 /* g c e^{-x^2} (c > 0 a constant of order 1) for every x where the product is
@@ -496,9 +523,9 @@ static inline double ad__exp_neg_sq_mul(double x, double g, double c)
     double s = x * x;
     if (!(s > 708.0 && s < 4096.0) || g == 0.0 || !isfinite(g))
         return g * (c * ad__exp_neg_sq(x)); /* beyond 4096: 0 for every finite g */
-    int k;
-    double e = fma(x, x, -s), mc = frexp(g, &k) * c;
-    return ad__exp_scale(-s, fma(-mc, e, mc), k);
+    ad__split gc = ad__split_of(g);
+    double e = fma(x, x, -s), mc = gc.m * c;
+    return ad__exp_scale(-s, (ad__split){fma(-mc, e, mc), gc.e});
 }
 
 /* g sigmoid'(x): sigmoid'(x) = e^-|x| to double precision once |x| > 700, and

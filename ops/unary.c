@@ -139,19 +139,15 @@ static bool pow_out_of_range(double a, double b, double y)
      * 16, so g p y / x was 2% off (fuzz_op) */
     return (isinf(y) || fabs(y) < DBL_MIN) && a != 0.0 && isfinite(a) && isfinite(b);
 }
-/* f[0] ... f[n-1] / d from the mantissas (frexp's, in [1/2, 1)), scaled back by
- * the sum of the exponents with one rounding: the product stays in range where
- * the plain one over- or underflows on the way, or rounds in the subnormals. */
+/* f[0] ... f[n-1] / d as a split product (ad__split), scaled back with one
+ * rounding: it stays in range where the plain one over- or underflows on the
+ * way, or rounds in the subnormals. */
 static double mantissa_product(const double *f, int n, double d)
 {
-    int e, sum = 0;
-    double m = 1.0;
-    for (int i = 0; i < n; i++) {
-        m *= frexp(f[i], &e);
-        sum += e;
-    }
-    double md = frexp(d, &e);
-    return ldexp(m / md, sum - e);
+    ad__split p = ad__split_of(1.0);
+    for (int i = 0; i < n; i++)
+        p = ad__split_mul(p, ad__split_of(f[i]));
+    return ad__split_value(ad__split_div(p, ad__split_of(d)));
 }
 /* g x^p f, from the mantissas of g, h, h and f (x^p's sign put back). */
 static bool pow_scaled(double g, double a, double b, double f, double *out)
