@@ -10,6 +10,8 @@
  *   - by its own rounding, (ulp_bwd_i + 2) eps |adj_i| sum_q |J_iq| |T_q|
  *     (and in forward mode a subnormal tangent's, (ulp_bwd_i + 2) DBL_TRUE_MIN
  *     |adj_i|, for the dot test)
+ *     (an op with jvp_terms gives this bound itself, from its terms' size:
+ *     layer_norm's projection cancels them to a nearly vanishing column)
  *     (the +2: the adjoint's accumulation and the product; |J| |T|, not
  *     |J T|: log_softmax's J kills a uniform T, while its backward still
  *     rounds its O(|adj|) terms, 3.5e-15 against an estimate of 1e-28 on an
@@ -185,6 +187,20 @@ static void abs_jacobian_times(const ad__cond *cd, const ad__node *n, ad_op_args
     }
 }
 
+/* The op's own rounding error for input q's tangent Tq, in units of eps
+ * (its jvp_terms of |Tq|), into out. Uses cd->scr's first quarter. */
+static void terms_error(const ad__cond *cd, const ad__node *n, ad_op_args *a, unsigned q,
+                        const double *Tq, double *out)
+{
+    const ad__node *in = &cd->c->t->nodes[n->in[q]];
+    const double *one[AD_MAX_ARITY] = {NULL};
+    double *abs_t = cd->scr;
+    for (size_t j = 0; j < in->count; j++)
+        abs_t[j] = fabs(Tq[j]);
+    one[q] = abs_t;
+    n->op->jvp_terms(a, one, out);
+}
+
 /* The estimate along the tangent s u (s e_k where u is NULL), not scaled
  * back; *overflowed is set when a node's tangent came out inf or NaN. */
 static double err_along(ad__cond *cd, const double *u, size_t k, double s, bool *overflowed)
@@ -236,8 +252,13 @@ static double err_along(ad__cond *cd, const double *u, size_t k, double s, bool 
         for (unsigned q = 0; q < n->n_in; q++) { /* the backward's own rounding */
             if (!dx[q])
                 continue;
-            abs_jacobian_times(cd, n, &a, q, dx[q], dy);
             double w = fmax(n->op->ulp_bwd, 0.5) + 2.0;
+            if (n->op->jvp_terms) { /* the op counts its own rounding: layer_norm's projection */
+                terms_error(cd, n, &a, q, dx[q], dy);
+                w = 1.0;
+            } else {
+                abs_jacobian_times(cd, n, &a, q, dx[q], dy);
+            }
             for (size_t e = 0; e < n->count; e++) {
                 /* an adjoint that overflowed is at least DBL_MAX: its terms' rounding
                  * is at least that of DBL_MAX's (1.2e309 paths that cancel to 2.42) */

@@ -618,6 +618,51 @@ static void test_a_periodic_op_rounded_by_a_period_allows_its_range(void **state
     ad_tape_free(t);
 }
 
+/* relu(layer_norm(relu(x)^2)) on rows [4, 0.0625, 0] and [0, 0, 0] (the
+ * second row constant: eps alone), as fuzz_program found it: under relu's
+ * cotangent [1, 0, 0] layer_norm's backward, (g - mean g - y mean(g y)) /
+ * sigma, cancels terms of about 1/sigma to columns of 2.3e-5, and rounds
+ * them at their own size: 1.1e4 ulps of a directional derivative. Its
+ * jvp_terms gives the estimate that size (1.3e-17 was allowed; the error is
+ * 3.9e-17; now 2.4e-14), and 4 times it stays below a defect of 1e-9 of
+ * the derivative. */
+static const char layer_norm_program[] =
+    "adcheck-replay 1\n"
+    "relu_at_zero 0x1p-1\n"
+    "input 0 2 2 3 0x1p+1 0x1p-2 -0x1.cp+0 -0x1p-2 -0x1p-2 -0x1p-2\n"
+    "op 1 relu 1 0 0\n"
+    "op 2 mul 2 1 1 0\n"
+    "op 3 layer_norm 1 2 1 0x1.4f8b588e368f1p-17\n"
+    "op 4 relu 1 3 0\n"
+    "op 5 relu 1 0 0\n"
+    "op 6 relu 1 4 0\n"
+    "op 7 relu 1 6 0\n"
+    "op 8 sum 1 7 0\n"
+    "loss 8\n";
+static void test_a_projection_that_cancels_is_judged_by_its_terms(void **state)
+{
+    (void)state;
+    for (int fast = 0; fast < 2; fast++) {
+        FILE *f = fmemopen((void *)layer_norm_program, sizeof layer_norm_program - 1, "r");
+        assert_non_null(f);
+        ad_tape *t = ad_tape_new(NULL);
+        ad_var loss;
+        assert_int_equal(ad_check_load(t, f, &loss), AD_OK);
+        fclose(f);
+        ad_check_opts o = opts(fast, 256);
+        ad_check_report r;
+        assert_int_equal(ad_check_grad(t, loss, &o, &r), AD_OK);
+        if (!r.pass)
+            fail_msg("fast %d: %s", fast, r.notes);
+        /* 4 estimates stay below a defect of 1e-9 of d/dx0 = 2.7e-4 */
+        for (size_t i = 0; !fast && i < r.n_coords; i++)
+            if (!(4.0 * r.coords[i].err_est < 2.7e-13))
+                fail_msg("coordinate %zu: estimate %g", i, r.coords[i].err_est);
+        ad_check_report_free(&r);
+        ad_tape_free(t);
+    }
+}
+
 static void test_reference_under_a_huge_constant_raises_the_precision(void **state)
 {
     (void)state;
@@ -939,6 +984,7 @@ int main(void)
         cmocka_unit_test(test_an_overflowed_partial_is_no_dot_failure),
         cmocka_unit_test(test_a_tangent_beyond_dbl_max_widens_the_estimate),
         cmocka_unit_test(test_a_periodic_op_rounded_by_a_period_allows_its_range),
+        cmocka_unit_test(test_a_projection_that_cancels_is_judged_by_its_terms),
         cmocka_unit_test(test_reference_under_a_huge_constant_raises_the_precision),
         cmocka_unit_test(test_a_step_beyond_a_domain_edge_is_made_smaller),
         cmocka_unit_test(test_a_pinned_kink_beside_an_unpinned_one_judges_the_unpinned),

@@ -84,6 +84,14 @@ typedef struct ad_op {
     void (*backward)(const ad_op_args *a, const double *gy, double *const gx[AD_MAX_ARITY]);
     /* Jacobian-vector product: dy = sum_i J_i dx[i]. dx[i] == NULL: a zero tangent. */
     void (*jvp)(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy);
+    /* Optional, for ops whose jvp and backward sum terms that cancel (a
+     * projection): dy_e >= the rounding error, in units of DBL_EPSILON, of
+     * output (or, for a symmetric J, input) element e formed from the tangent
+     * dx (given as |dx|): each term's magnitude times the roundings it passes
+     * through, the accumulation into the adjoint and the product by it
+     * included. ad_check_grad's error estimate then uses it in place of
+     * (ulp_bwd + 2) |J| |dx|, which a cancelled column understates. */
+    void (*jvp_terms)(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy);
     /* MPFR forward: y + j receives output element j at its own precision.
      * @return 0 on success; AD_ENOMEM when it could not allocate (checks and
      *         sweeps then end in AD_ENOMEM instead of skipping the point);
