@@ -530,6 +530,17 @@ static void test_a_tangent_beyond_dbl_max_widens_the_estimate(void **state)
     }
 }
 
+/* A new tape holding the program text (as ad_check_save writes it). */
+static ad_tape *load_program(const char *text, ad_var *loss)
+{
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    assert_non_null(f);
+    ad_tape *t = ad_tape_new(NULL);
+    assert_int_equal(ad_check_load(t, f, loss), AD_OK);
+    fclose(f);
+    return t;
+}
+
 /* The first run-counted budget's fuzz_expr program, as ad_check_save wrote
  * it: ... + sin(... + x9 x3 1e308 + ...) with an argument of about 1.4e308,
  * rounded by 1e292. Its two displaced samples of cos happened to land near
@@ -603,12 +614,8 @@ static const char sin_of_1e308_program[] =
 static void test_a_periodic_op_rounded_by_a_period_allows_its_range(void **state)
 {
     (void)state;
-    FILE *f = fmemopen((void *)sin_of_1e308_program, sizeof sin_of_1e308_program - 1, "r");
-    assert_non_null(f);
-    ad_tape *t = ad_tape_new(NULL);
     ad_var loss;
-    assert_int_equal(ad_check_load(t, f, &loss), AD_OK);
-    fclose(f);
+    ad_tape *t = load_program(sin_of_1e308_program, &loss);
     ad_check_opts o = opts(false, 256);
     ad_check_report r;
     assert_int_equal(ad_check_grad(t, loss, &o, &r), AD_OK);
@@ -643,12 +650,8 @@ static void test_a_projection_that_cancels_is_judged_by_its_terms(void **state)
 {
     (void)state;
     for (int fast = 0; fast < 2; fast++) {
-        FILE *f = fmemopen((void *)layer_norm_program, sizeof layer_norm_program - 1, "r");
-        assert_non_null(f);
-        ad_tape *t = ad_tape_new(NULL);
         ad_var loss;
-        assert_int_equal(ad_check_load(t, f, &loss), AD_OK);
-        fclose(f);
+        ad_tape *t = load_program(layer_norm_program, &loss);
         ad_check_opts o = opts(fast, 256);
         ad_check_report r;
         assert_int_equal(ad_check_grad(t, loss, &o, &r), AD_OK);
