@@ -114,6 +114,8 @@ ad_var ad_cos(ad_tape *t, ad_var x) { return ad_apply(t, &ad_op_cos, &x, 1, NULL
  * - p = 0: y = 1 for every x, so dx is an exact 0, even against a NaN or
  *   infinite cotangent (a constant exponent 0 must not pass on a NaN from
  *   elsewhere: x^(-(x^0)) at x < 0).
+ * - x = 1: y = 1 for every p, so dp is an exact 0 the same way: 1^((-1.25)^p)
+ *   must not pass on the NaN tangent of the inner power (fuzz_expr).
  * - a cotangent of 0 gives 0 for both inputs: ln x (NaN for x < 0, -inf at
  *   0) and p x^(p-1) (inf at x = 0, p < 1) are not formed.
  * - x = 0: dx is 0 for p > 1, 1 for p = 1, +inf for 0 < p < 1 (the one-sided
@@ -189,7 +191,7 @@ static double pow_vda(double g, double a, double b, double y)
 }
 static double pow_vdb(double g, double a, double b, double y)
 {
-    if (g == 0.0 || y == 0.0)
+    if (g == 0.0 || y == 0.0 || a == 1.0)
         return 0.0;
     double r;
     if (pow_out_of_range(a, b, y) && a > 0.0 && pow_scaled(g, a, b, log(a), &r))

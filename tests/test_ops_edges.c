@@ -432,7 +432,8 @@ static void test_loss_mean_does_not_overflow_in_the_sum(void **state)
 /* pow's conventions: d/dp of inf^p (p < 0) is 0, not 0 inf
  * (fuzz_expr/pow_backward_inf_base_nan); a zero cotangent forms no ln of a
  * negative base; x^0 passes back an exact 0 even against a NaN cotangent
- * (fuzz_expr/pow_backward_negative_base_nan_times_zero: x x^(-(x^0)) = 1). */
+ * (fuzz_expr/pow_backward_negative_base_nan_times_zero: x x^(-(x^0)) = 1),
+ * and 1^p passes back an exact 0 to p the same way. */
 static void test_pow_backward_conventions(void **state)
 {
     (void)state;
@@ -473,6 +474,16 @@ static void test_pow_backward_conventions(void **state)
     assert_true(ga == 0.0);
     vjp2(&ad_op_pow, -1.25, 3.0, 1.0, &ga, &gb);
     assert_true(ga == 3.0 * 1.5625 && isnan(gb)); /* p x^(p-1); ln of a negative base */
+    /* 1^p = 1 for every p: dp is an exact 0 against a NaN cotangent, and the
+     * jvp passes on no NaN tangent of p (1^((-1.25)^-0.375), fuzz_expr) */
+    vjp2(&ad_op_pow, 1.0, NAN, NAN, &ga, &gb);
+    assert_true(gb == 0.0);
+    {
+        double one = 1.0, p = NAN, y1 = 1.0, dp = NAN, dy;
+        ad_op_args j = {.n_in = 2, .x = {&one, &p}, .xs = {AD_SCALAR, AD_SCALAR}, .ys = AD_SCALAR, .y = &y1};
+        ad_op_pow.jvp(&j, (const double *const[AD_MAX_ARITY]){NULL, &dp}, &dy);
+        assert_true(dy == 0.0);
+    }
 
     /* x^0 = 1 also for a signaling NaN (glibc's pow gives NaN there; MPFR 1:
      * fuzz_op/pow_signaling_nan_to_the_zero) */
