@@ -75,8 +75,13 @@ ad_status ad__cond_init(const ad__ctx *c, ad__cond *cd)
         if (n->kind != AD__NODE_OP)
             continue;
         double *E = cd->E + cd->at[i];
-        for (size_t e = 0; e < n->count; e++)
+        for (size_t e = 0; e < n->count; e++) {
             E[e] = fmax(n->op->ulp_fwd, 0.5) * ad__ulp_of(n->val[e]);
+            /* half the subnormal spacing is no double: it rounded to 0, and a
+             * product rounded to 1.7e-321 (1.4e-3 of itself) counted as exact */
+            if (E[e] == 0.0 && n->val[e] != 0.0)
+                E[e] = DBL_TRUE_MIN;
+        }
         if (!n->op->jvp)
             continue;
         ad_op_args a;
@@ -143,7 +148,11 @@ static double displaced(const ad__cond *cd, size_t i, ad_op_args *a, const doubl
             if ((piece && piece[e] == AD_PIECE_KINK) || (periodic && E[e] >= HALF_PERIOD))
                 continue; /* a kink is pinned; a period-wide error is counted above */
             double f = same ? E[e] / fmax(E[e], ad__ulp_of(in->val[e])) : ratio;
-            double term = fabs(n->grad[e]) * fabs(dy[e] - d0[e]) * f / 2.0;
+            /* an overflowed adjoint is at least DBL_MAX (the rescued sweep gave
+             * the gradient): jjjj 1e-321 j 1e308 y, whose subnormal product
+             * rounds by 1.4e-3 of itself behind an adjoint of 2e308 */
+            double adj = isinf(n->grad[e]) ? DBL_MAX : fabs(n->grad[e]);
+            double term = adj * fabs(dy[e] - d0[e]) * f / 2.0;
             if (isfinite(term))
                 sum += term;
         }
