@@ -173,7 +173,9 @@ void ad__mp_str(mpfr_srcptr ref, char *buf, size_t len);
 
 /* ---- kink.c: the verdict on a coordinate whose perturbation met a kink ---- */
 /* Along coordinate k (u NULL) or direction u; m NULL: one-sided FD instead of MPFR.
- * Fills out's kink, ref; @return KINK_OK, KINK_BAD or NAN_MISMATCH. */
+ * Fills out's kink, ref; @return KINK_OK, KINK_BAD or NAN_MISMATCH, or
+ * SKIPPED (ref_str "cancels" or "undefined", m->note says why) where m's
+ * one-sided differences cannot be resolved. */
 ad_coord_class ad__kink_judge(ad__ctx *c, ad__mp *m, const double *u, size_t k, const ad__fd *fd,
                               double tol_ulps, ad_check_coord *out);
 

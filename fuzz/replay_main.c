@@ -3,11 +3,13 @@
  * run whose digest differs from the first (non-determinism) fails the replay. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "digest.h"
 #include "harness.h"
 
@@ -16,6 +18,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 #define RUNS 3
 #define MAX_INPUT (16u << 20) /* inputs are small; a bigger file is a mistake */
+
+/* ADCHECK_REPLAY_TIMES set: each input's time per run on stderr, to find the
+ * inputs that slow a harness down (sort -n on the first column). */
+static bool print_times;
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static int replay_file(const char *path)
 {
@@ -51,6 +64,7 @@ static int replay_file(const char *path)
     int rc = 0;
     uint64_t first = 0;
     fz_digest_take();
+    double t0 = seconds_now();
     for (int run = 0; run < RUNS; run++) {
         LLVMFuzzerTestOneInput(data, n);
         uint64_t d = fz_digest_take();
@@ -64,6 +78,8 @@ static int replay_file(const char *path)
             break;
         }
     }
+    if (print_times)
+        fprintf(stderr, "%.1f us %s\n", 1e6 * (seconds_now() - t0) / RUNS, path);
     free(data);
     return rc;
 }
@@ -115,6 +131,7 @@ int main(int argc, char **argv)
                 argv[0], RUNS);
         return 2;
     }
+    print_times = getenv("ADCHECK_REPLAY_TIMES") != NULL;
     size_t count = 0;
     int rc = 0;
     for (int i = 1; i < argc && rc == 0; i++) {

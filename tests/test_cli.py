@@ -77,10 +77,24 @@ def group_grad():
         if j:
             k = j["kinks"]
             check(len(k) == 1 and k[0]["op"] == "relu" and k[0]["variable"] == "y" and k[0]["left"] == 0
-                  and k[0]["right"] == 1 and k[0]["chosen"] == float(g0) and isinstance(k[0]["node"], int),
+                  and k[0]["right"] == 1 and k[0]["chosen"] == float(g0) and isinstance(k[0]["node"], int)
+                  and k[0]["judged"] is True,
                   f"json kink record for relu'(0) = {g0}: {k}")
             close(j["gradient"]["y"], float(g0), 0, "gradient at the kink is the tape setting")
             check(j["pass"] is True, f"relu'(0) = {g0} passes")
+
+    # a kink the replay cannot judge: x^-2 + 2x at x = 2^-81 (d/dx = -2^244 by hand), whose
+    # double FD step crosses abs's kink while the replay holds 3^100110 and cancels
+    expr = "abs(x) * abs(x)**xx + x + x*1**(xx**100110)"
+    rc, out, err = run(["grad", expr, "x=0x1p-81", "xx=-3"])
+    check(rc == 0 and "abs at node 2 crosses its kink within the difference step (along x): not judged, "
+          "the MPFR one-sided difference cancels" in out, f"grad text unjudged kink: {rc} {out!r}")
+    rc, out, err = run(["grad", "--json", expr, "x=0x1p-81", "xx=-3"])
+    j = parse_json(out, "grad json unjudged kink")
+    if j:
+        k = j["kinks"]
+        check(len(k) == 1 and k[0]["variable"] == "x" and k[0]["judged"] is False and k[0]["valid"] is False
+              and j["gradient"]["x"] == -2.0**244 and j["pass"] is True, f"json unjudged kink: {k}")
 
     # a vector variable gives an array: d/dv dot(v, v) = 2v; d/dv sum(v)/3 ... mean
     rc, out, err = run(["grad", "--json", "dot(v, v) + mean(v)", "v=[1, 2, 3]"])

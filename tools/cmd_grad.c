@@ -79,9 +79,14 @@ static void kink_words(const ad_check_coord *c, const char *var, FILE *f)
 {
     char l[32], r[32], e[32];
     const ad_check_kink *k = &c->kink;
-    fprintf(f, "  %s at node %zu %s (along %s): one-sided derivatives %s and %s; ", k->op, k->node,
-            k->exactly_on ? "sits on its kink" : "crosses its kink within the difference step", var,
-            fmt_num(l, k->left), fmt_num(r, k->right));
+    fprintf(f, "  %s at node %zu %s (along %s): ", k->op, k->node,
+            k->exactly_on ? "sits on its kink" : "crosses its kink within the difference step", var);
+    if (c->cls == AD_COORD_SKIPPED) { /* the replay's sides did not resolve: see the notes */
+        fprintf(f, "not judged, the MPFR one-sided difference %s\n",
+                strcmp(c->ref_str, "undefined") ? "cancels" : "is undefined");
+        return;
+    }
+    fprintf(f, "one-sided derivatives %s and %s; ", fmt_num(l, k->left), fmt_num(r, k->right));
     if (c->cls == AD_COORD_KINK_OK)
         fprintf(f, "the tape's choice %s is a valid subgradient\n", fmt_num(e, c->engine));
     else
@@ -212,6 +217,7 @@ static void print_json(const grad_run *g, FILE *f)
         json_knum(&j, "right", co->kink.right);
         json_knum(&j, "chosen", co->engine);
         json_kbool(&j, "exactly_on", co->kink.exactly_on);
+        json_kbool(&j, "judged", co->cls != AD_COORD_SKIPPED);
         json_kbool(&j, "valid", co->cls == AD_COORD_KINK_OK);
         json_obj_end(&j);
     }
