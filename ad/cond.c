@@ -211,7 +211,9 @@ static void terms_error(const ad__cond *cd, const ad__node *n, ad_op_args *a, un
 }
 
 /* The estimate along the tangent s u (s e_k where u is NULL), not scaled
- * back; *overflowed is set when a node's tangent came out inf or NaN. */
+ * back; *overflowed (may be NULL) is set when a node's tangent came out inf
+ * or NaN at a finite value (NaN too: a jvp's own product may overflow to
+ * inf - inf, which a smaller tangent avoids). */
 static double err_along(ad__cond *cd, const double *u, size_t k, double s, bool *overflowed)
 {
     const ad__ctx *c = cd->c;
@@ -245,7 +247,7 @@ static double err_along(ad__cond *cd, const double *u, size_t k, double s, bool 
         if (!any)
             continue;
         n->op->jvp(&a, dx, T);
-        for (size_t e = 0; e < n->count; e++)
+        for (size_t e = 0; overflowed && e < n->count; e++)
             *overflowed |= !isfinite(T[e]) && isfinite(n->val[e]);
         if (!n->grad)
             continue;
@@ -298,10 +300,10 @@ static double err_along(ad__cond *cd, const double *u, size_t k, double s, bool 
 #define TANGENT_SHIFT 600
 double ad__cond_err(ad__cond *cd, const double *u, size_t k)
 {
-    bool overflowed = false, again = false;
+    bool overflowed = false;
     double err = err_along(cd, u, k, 1.0, &overflowed);
     if (!overflowed)
         return err;
-    double scaled = ldexp(err_along(cd, u, k, ldexp(1.0, -TANGENT_SHIFT), &again), TANGENT_SHIFT);
+    double scaled = ldexp(err_along(cd, u, k, ldexp(1.0, -TANGENT_SHIFT), NULL), TANGENT_SHIFT);
     return fmax(err, scaled);
 }
