@@ -27,6 +27,8 @@ typedef struct run {
     ad__pins pins;          /* kink elements pinned for the replay (pin.c) */
     ad__cond cond;          /* rounding error estimates (cond.c)      */
     bool cond_ok;
+    bool jump_known;        /* jump below is computed (once, when needed) */
+    size_t jump;            /* a singular node that jumped (singular.c), or SIZE_MAX */
 } run;
 
 ad_check_opts ad_check_opts_default(void)
@@ -269,7 +271,9 @@ static void judge_entry(run *s, const double *u, size_t k, ad_check_coord *co, d
 
 /* judge_entry, except that a disagreement on an entry that moves a singular
  * element (singular.c: an op whose local derivative is not finite there, so
- * the chain rule meets 0 * inf) is not judged: skipped, the notes name it. */
+ * the chain rule meets 0 * inf), or on any entry where a singular element
+ * jumped (its double value is not the exact one), is not judged: skipped,
+ * the notes name it. */
 static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double mag)
 {
     ad_check_report *r = s->r;
@@ -278,7 +282,14 @@ static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double 
     judge_entry(s, u, k, co, mag);
     bool bad = co->cls == AD_COORD_MISMATCH || co->cls == AD_COORD_KINK_BAD ||
                co->cls == AD_COORD_NAN_MISMATCH;
-    if (!bad || !ad__singular_reached(&s->c, u, k))
+    if (!bad)
+        return;
+    bool reached = ad__singular_reached(&s->c, u, k);
+    if (!reached && s->mp && !s->jump_known) {
+        s->jump = ad__singular_jumped(&s->c, &s->m1);
+        s->jump_known = true;
+    }
+    if (!reached && (!s->jump_known || s->jump == SIZE_MAX))
         return;
     r->fd = fd0;
     r->mpfr = mp0;
@@ -287,11 +298,18 @@ static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double 
     r->n_skipped++;
     co->cls = AD_COORD_SKIPPED;
     snprintf(co->ref_str, sizeof co->ref_str, "singular");
-    const ad__node *n = &s->c.t->nodes[s->c.singular];
-    char msg[200];
-    snprintf(msg, sizeof msg,
-             "not judged where the chain rule does not hold: op '%s' (node %zu) has an infinite or "
-             "NaN derivative at finite values (0 * inf)", n->op->name, s->c.singular);
+    size_t at = reached ? s->c.singular : s->jump;
+    const ad__node *n = &s->c.t->nodes[at];
+    char msg[240];
+    if (reached)
+        snprintf(msg, sizeof msg,
+                 "not judged where the chain rule does not hold: op '%s' (node %zu) has an infinite "
+                 "or NaN derivative at finite values (0 * inf)", n->op->name, at);
+    else
+        snprintf(msg, sizeof msg,
+                 "not judged: op '%s' (node %zu) jumped, its input rounded across a point where "
+                 "its derivative is infinite, so its value in double is not the exact one",
+                 n->op->name, at);
     note(r, msg);
 }
 

@@ -6,7 +6,11 @@
  * d/dx sqrt(x)^2 at 0 is 1, the chain rule's 2 sqrt(0) / (2 sqrt(0)) is
  * 0 * inf; log1p(x) 0^(x^1.25) jumps from 1 to 0 at x = 0. The checker does
  * not judge a disagreement on a coordinate that reaches such an element
- * (check.c); the notes name the op. */
+ * (check.c); the notes name the op. Nor on any coordinate where such an
+ * element jumped: its input was rounded across the jump, so its value in
+ * double is not the exact program's (x + x 0^(y^1110) at y = 0.5: y^1110
+ * underflows to 0, 0^0 is 1 where 0^(2^-1110) is 0, and d/dx reads 2
+ * against the exact 1), and every coordinate that uses the value differs. */
 #include <math.h>
 #include <string.h>
 #include "check_int.h"
@@ -72,4 +76,28 @@ bool ad__singular_reached(const ad__ctx *c, const double *u, size_t k)
         if (k >= c->off[l] && k < c->off[l + 1])
             return (c->reach[c->leaf[l]] & AD__REACH_SINGULAR) != 0;
     return false;
+}
+
+size_t ad__singular_jumped(const ad__ctx *c, ad__mp *m)
+{
+    if (c->singular == SIZE_MAX)
+        return SIZE_MAX;
+    mpfr_t f;
+    mpfr_init2(f, m->prec);
+    int bad = ad__mp_eval(m, NULL, 0, 0, f); /* every node's exact value at x, in m->v */
+    mpfr_clear(f);
+    if (bad)
+        return SIZE_MAX;
+    for (size_t i = c->singular; i <= c->last; i++) {
+        if (!(c->reach[i] & AD__REACH_SINGULAR) || !singular_at(c, i))
+            continue;
+        const ad__node *n = &c->t->nodes[i];
+        for (size_t e = 0; e < n->count; e++) {
+            /* far beyond any rounding of a finite value: a jump */
+            double exact = mpfr_get_d(m->v[i] + e, MPFR_RNDN), v = n->val[e];
+            if (!(fabs(exact - v) <= 0x1p-20 * fmax(fabs(exact), fabs(v))))
+                return i;
+        }
+    }
+    return SIZE_MAX;
 }
