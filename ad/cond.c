@@ -210,6 +210,63 @@ static void terms_error(const ad__cond *cd, const ad__node *n, ad_op_args *a, un
     n->op->jvp_terms(a, one, out);
 }
 
+/* Node i's tangent along s u (s e_k where u is NULL) into cd->T, from its
+ * inputs' (forward mode): a leaf's from u, an op's by its jvp. a: the op's
+ * arguments; dx: per input its tangent, NULL where it is all zero.
+ * @return whether the op ran its jvp (false: a leaf, or nothing moves). */
+static bool node_tangent(ad__cond *cd, size_t i, const double *u, size_t k, double s,
+                         ad_op_args *a, const double **dx)
+{
+    const ad__ctx *c = cd->c;
+    const ad_tape *t = c->t;
+    const ad__node *n = &t->nodes[i];
+    double *T = cd->T + cd->at[i];
+    if (n->kind != AD__NODE_OP) {
+        size_t l = c->leaf_of[i];
+        for (size_t e = 0; e < n->count; e++)
+            T[e] = l == SIZE_MAX ? 0.0
+                   : u           ? s * u[c->off[l] + e]
+                                 : (c->off[l] + e == k ? s : 0.0);
+        return false;
+    }
+    memset(T, 0, n->count * sizeof(double));
+    if (!n->op->jvp)
+        return false;
+    ad__node_args(t, n, a);
+    bool any = false;
+    for (unsigned q = 0; q < n->n_in; q++) {
+        const double *Tq = cd->T + cd->at[n->in[q]];
+        dx[q] = NULL;
+        for (size_t e = 0; e < t->nodes[n->in[q]].count && !dx[q]; e++)
+            if (Tq[e] != 0.0)
+                dx[q] = Tq;
+        any |= dx[q] != NULL;
+    }
+    if (any)
+        n->op->jvp(a, dx, T);
+    return any;
+}
+
+double ad__cond_stiffness(ad__cond *cd, const double *u, size_t k)
+{
+    const ad__ctx *c = cd->c;
+    double most = 0.0;
+    for (size_t i = 0; i <= c->last; i++) {
+        ad_op_args a;
+        const double *dx[AD_MAX_ARITY];
+        if (!node_tangent(cd, i, u, k, 1.0, &a, dx))
+            continue;
+        const ad__node *n = &c->t->nodes[i];
+        const double *T = cd->T + cd->at[i];
+        for (size_t e = 0; e < n->count; e++) {
+            double r = fabs(T[e]) / fmax(fabs(n->val[e]), 1.0);
+            if (isfinite(r) && r > most)
+                most = r;
+        }
+    }
+    return most;
+}
+
 /* The estimate along the tangent s u (s e_k where u is NULL), not scaled
  * back; *overflowed (may be NULL) is set when a node's tangent came out inf
  * or NaN at a finite value (NaN too: a jvp's own product may overflow to
@@ -222,31 +279,10 @@ static double err_along(ad__cond *cd, const double *u, size_t k, double s, bool 
     for (size_t i = 0; i <= c->last; i++) {
         const ad__node *n = &t->nodes[i];
         double *T = cd->T + cd->at[i];
-        if (n->kind != AD__NODE_OP) {
-            size_t l = c->leaf_of[i];
-            for (size_t e = 0; e < n->count; e++)
-                T[e] = l == SIZE_MAX ? 0.0
-                       : u           ? s * u[c->off[l] + e]
-                                     : (c->off[l] + e == k ? s : 0.0);
-            continue;
-        }
-        memset(T, 0, n->count * sizeof(double));
-        if (!n->op->jvp)
-            continue;
         ad_op_args a;
-        ad__node_args(t, n, &a);
         const double *dx[AD_MAX_ARITY] = {NULL};
-        bool any = false;
-        for (unsigned q = 0; q < n->n_in; q++) {
-            const double *Tq = cd->T + cd->at[n->in[q]];
-            for (size_t e = 0; e < t->nodes[n->in[q]].count && !dx[q]; e++)
-                if (Tq[e] != 0.0)
-                    dx[q] = Tq;
-            any |= dx[q] != NULL;
-        }
-        if (!any)
+        if (!node_tangent(cd, i, u, k, s, &a, dx))
             continue;
-        n->op->jvp(&a, dx, T);
         for (size_t e = 0; overflowed && e < n->count; e++)
             *overflowed |= !isfinite(T[e]) && isfinite(n->val[e]);
         if (!n->grad)
