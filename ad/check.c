@@ -126,11 +126,8 @@ static void measure(run *s, const double *u, size_t k, ad_check_coord *co)
         co->cls = AD_COORD_SKIPPED;
         return;
     }
-    if (s->mp && s->cond_ok) {
-        /* each node may change by 2^-32 of max(|value|, 1) over a replay step */
-        double stiff = ad__cond_stiffness(&s->cond, u, k);
-        s->m1.step_cap = s->m2.step_cap = stiff > 0x1p32 * DBL_MIN ? 0x1p-32 / stiff : 0.0;
-    }
+    if (s->mp && s->cond_ok) /* a stiff node or a nearby kink: a shorter replay step */
+        s->m1.step_cap = s->m2.step_cap = ad__cond_step_cap(&s->cond, u, k);
     ad__fd fd;
     ad__fd_run(&s->c, u, k, &fd); /* always: its evaluations also find kinks */
     if (s->o.fd) {

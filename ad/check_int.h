@@ -135,7 +135,7 @@ typedef struct ad__mp {
     bool capture;           /* the running eval records base                    */
     bool unpinned;          /* evaluate the pinned elements by reference too    */
     unsigned max_prec;      /* raised up to this while a difference cancels     */
-    double step_cap;        /* > 0: no step above this (a stiff node, cond.c)   */
+    double step_cap;        /* no step above this (cond.c; INFINITY or 0: none) */
     double vmax;            /* the largest finite magnitude on the tape         */
 } ad__mp;
 
@@ -205,12 +205,14 @@ void ad__cond_free(ad__cond *cd);
 /* The estimated rounding error of the engine's gradient along u (n_coords
  * doubles) or, u NULL, of coordinate k. Formula: cond.c. */
 double ad__cond_err(ad__cond *cd, const double *u, size_t k);
-/* How fast the program moves along u (or coordinate k): the largest
- * |tangent| / max(|value|, 1) over the op nodes' elements (finite ones). A
- * replay step must keep that times the step small, or the difference
- * measures a secant, not the derivative (x^DBL_MAX at x = 1 has slope
- * 1.8e308 and varies by e^(2^939) over a step of 2^-85). */
-double ad__cond_stiffness(ad__cond *cd, const double *u, size_t k);
+/* The longest replay step along u (or coordinate k) that measures the
+ * derivative at x (INFINITY: any), by one forward-mode sweep: no node may
+ * change by more than 2^-32 of max(|value|, 1) (x^DBL_MAX at x = 1 has
+ * slope 1.8e308 and varies by e^(2^939) over a step of 2^-85: a secant),
+ * and no element of a unary op off its kinks may reach one (relu at
+ * 1.2e-321 beside abs at 0: a step of 2^-170 crossed both, and the sides
+ * measured were not x's). */
+double ad__cond_step_cap(ad__cond *cd, const double *u, size_t k);
 
 /* ---- jvp.c ---- */
 /* Forward mode up to node last with flat tangents u over the context's leaves.

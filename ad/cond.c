@@ -210,6 +210,9 @@ static void terms_error(const ad__cond *cd, const ad__node *n, ad_op_args *a, un
     n->op->jvp_terms(a, one, out);
 }
 
+/* How much of max(|value|, 1) a node may change over a replay step. */
+#define STIFF_CHANGE 0x1p-32
+
 /* Node i's tangent along s u (s e_k where u is NULL) into cd->T, from its
  * inputs' (forward mode): a leaf's from u, an op's by its jvp. a: the op's
  * arguments; dx: per input its tangent, NULL where it is all zero.
@@ -247,24 +250,45 @@ static bool node_tangent(ad__cond *cd, size_t i, const double *u, size_t k, doub
     return any;
 }
 
-double ad__cond_stiffness(ad__cond *cd, const double *u, size_t k)
+/* The longest step along a tangent T_in that keeps an element of a unary
+ * op at input v off each of its kinks, or INFINITY. */
+static double kink_room(const ad__node *n, double v, double T_in)
+{
+    ad_kink kk[8];
+    unsigned nk = ad_op_kinks(n->op, n->attr, kk, 8);
+    double room = INFINITY;
+    for (unsigned q = 0; q < nk && q < 8; q++) {
+        double d = fabs(v - kk[q].at);
+        if (d > 0.0 && T_in != 0.0 && isfinite(T_in))
+            room = fmin(room, d / (2.0 * fabs(T_in)));
+    }
+    return room;
+}
+
+double ad__cond_step_cap(ad__cond *cd, const double *u, size_t k)
 {
     const ad__ctx *c = cd->c;
-    double most = 0.0;
+    const ad_tape *t = c->t;
+    double cap = INFINITY;
     for (size_t i = 0; i <= c->last; i++) {
         ad_op_args a;
         const double *dx[AD_MAX_ARITY];
         if (!node_tangent(cd, i, u, k, 1.0, &a, dx))
             continue;
-        const ad__node *n = &c->t->nodes[i];
+        const ad__node *n = &t->nodes[i];
         const double *T = cd->T + cd->at[i];
         for (size_t e = 0; e < n->count; e++) {
             double r = fabs(T[e]) / fmax(fabs(n->val[e]), 1.0);
-            if (isfinite(r) && r > most)
-                most = r;
+            if (isfinite(r) && r > 0.0)
+                cap = fmin(cap, STIFF_CHANGE / r);
         }
+        if (n->n_in != 1 || !(n->op->flags & AD_OP_ELEMENTWISE) || !n->op->n_kinks || !dx[0])
+            continue;
+        const ad__node *in = &t->nodes[n->in[0]];
+        for (size_t e = 0; e < n->count && e < in->count; e++)
+            cap = fmin(cap, kink_room(n, in->val[e], dx[0][e]));
     }
-    return most;
+    return cap;
 }
 
 /* The estimate along the tangent s u (s e_k where u is NULL), not scaled

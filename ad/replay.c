@@ -119,9 +119,9 @@ void ad__mp_step(ad__mp *m, const double *u, size_t k)
         scale = 1.0L;
     mpfr_set_ld(m->h, scale, MPFR_RNDN);
     mpfr_mul_2si(m->h, m->h, -third, MPFR_RNDN);
-    /* a stiff node: the power of two at most step_cap (diff() raises the
-     * precision the smaller step needs) */
-    if (m->step_cap > 0.0 && mpfr_cmp_d(m->h, m->step_cap) > 0)
+    /* a stiff node or a kink nearby: the power of two at most step_cap
+     * (diff() raises the precision the smaller step needs) */
+    if (m->step_cap > 0.0 && isfinite(m->step_cap) && mpfr_cmp_d(m->h, m->step_cap) > 0)
         mpfr_set_ui_2exp(m->h, 1, ilogb(m->step_cap), MPFR_RNDN);
 }
 

@@ -900,6 +900,61 @@ static void test_a_stiff_node_makes_the_replay_step_smaller(void **state)
     }
 }
 
+/* relu(-3 x + 1^((-3)^0.8125) 1.25e-321) (-3) / 2 + abs(x) at x = 0 (the
+ * teeth run of fuzz_expr, stop 15): (-3)^0.8125 is NaN and 1^NaN = 1, so
+ * relu's input is 1.25e-321, its kink 4.2e-322 away along x, while abs sits
+ * on its own at 0. By hand the loss is 4.5 x + |x| for |x| < 4.2e-322: the
+ * engine's 4.5 (abs's choice 0) lies in [3.5, 5.5]. The replay's steps of
+ * 2^-170 and less crossed relu's kink too and measured the sides 3.5 and 1,
+ * which are not x's. The step now stays short of every kink of a unary op
+ * that x's step would reach. */
+static const char near_kink_program[] =
+    "adcheck-replay 1\n"
+    "relu_at_zero 0x0p+0\n"
+    "input 0 0 -0x1.8p+1\n"
+    "input 1 0 0x0p+0\n"
+    "input 2 0 -0x1.8p+1\n"
+    "input 3 0 0x1.ap-1\n"
+    "input 4 0 -0x1.8p+1\n"
+    "input 5 0 0x1p+1\n"
+    "op 6 mul 2 0 1 0\n"
+    "op 7 pow 2 2 3 0\n"
+    "const 8 0 0x1p+0\n"
+    "op 9 pow 2 8 7 0\n"
+    "const 10 0 0x0.0000000000fdp-1022\n"
+    "op 11 mul 2 9 10 0\n"
+    "op 12 add 2 6 11 0\n"
+    "op 13 relu 1 12 0\n"
+    "op 14 mul 2 13 4 0\n"
+    "op 15 div 2 14 5 0\n"
+    "op 16 abs 1 1 0\n"
+    "op 17 add 2 15 16 0\n"
+    "loss 17\n";
+static void test_the_replay_step_stops_short_of_a_nearby_kink(void **state)
+{
+    (void)state;
+    for (int fast = 0; fast < 2; fast++) {
+        ad_var loss;
+        ad_tape *t = load_program(near_kink_program, &loss);
+        ad_check_report r;
+        ad_check_opts o = opts(fast, 256);
+        assert_int_equal(ad_check_grad(t, loss, &o, &r), AD_OK);
+        if (!r.pass)
+            fail_msg("fast %d: %s", fast, r.notes);
+        for (size_t i = 0; !fast && i < r.n_coords; i++) {
+            const ad_check_coord *x = &r.coords[i];
+            if (x->node != 1)
+                continue;
+            assert_true(x->engine == 4.5);
+            assert_true(x->has_kink && x->kink.exactly_on);
+            if (!(fmin(x->kink.left, x->kink.right) == 3.5 && fmax(x->kink.left, x->kink.right) == 5.5))
+                fail_msg("one-sided %.17g, %.17g: want 3.5 and 5.5", x->kink.left, x->kink.right);
+        }
+        ad_check_report_free(&r);
+        ad_tape_free(t);
+    }
+}
+
 /* a 1e-321 j 1e308 y at a = 1.75, j = -1.25, y = 2 (fuzz_expr): a 1e-321 is
  * subnormal, 1.746e-321 rounded to the spacing 4.9e-324, so the double program
  * is off by up to 1.4e-3 of itself (d/dj: engine 3.4980e-13, MPFR 3.4930e-13)
@@ -1265,6 +1320,7 @@ int main(void)
         cmocka_unit_test(test_a_kink_whose_replay_cancels_is_skipped_not_failed),
         cmocka_unit_test(test_a_value_that_jumped_at_a_singular_op_is_not_judged),
         cmocka_unit_test(test_a_stiff_node_makes_the_replay_step_smaller),
+        cmocka_unit_test(test_the_replay_step_stops_short_of_a_nearby_kink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,6 +222,39 @@ static void test_gelu_tanh_backward_in_the_far_left_tail(void **state)
     }
 }
 
+/* gelu's MPFR reference takes erfc in the left tail from its continued
+ * fraction (ops/activation.c: MPFR's erfc costs up to 0.8 s there); it must
+ * agree with mpfr_erfc, 64 bits more precise, to within 2 ulps of the
+ * working precision, at both ends of where the fraction is used and beside
+ * them (x = -2.5: t = 1.77, MPFR's erfc itself). */
+static void test_gelu_reference_tail_agrees_with_mpfr_erfc(void **state)
+{
+    (void)state;
+    static const double xs[] = {-2.5, -3.0, -5.7, -10.0, -20.0, -37.0, -60.0, -153.0};
+    static const mpfr_prec_t precs[] = {192, 256, 1024};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        for (size_t j = 0; j < sizeof precs / sizeof precs[0]; j++) {
+            mpfr_prec_t p = precs[j];
+            mpfr_t x, y, want, t;
+            mpfr_inits2(p + 64, x, want, t, (mpfr_ptr)0);
+            mpfr_init2(y, p);
+            mpfr_set_d(x, xs[i], MPFR_RNDN);
+            ad_ref_args a = {.n_in = 1, .x = {x}, .xs = {AD_SCALAR}, .ys = AD_SCALAR};
+            assert_int_equal(ad_op_gelu.reference(&a, y, MPFR_RNDN), 0);
+            mpfr_sqrt_ui(t, 2, MPFR_RNDN); /* (x/2) erfc(-x/sqrt 2) */
+            mpfr_div(t, x, t, MPFR_RNDN);
+            mpfr_neg(t, t, MPFR_RNDN);
+            mpfr_erfc(want, t, MPFR_RNDN);
+            mpfr_mul(want, want, x, MPFR_RNDN);
+            mpfr_div_2ui(want, want, 1, MPFR_RNDN);
+            mpfr_sub(t, y, want, MPFR_RNDN);
+            if (!mpfr_zero_p(t) && mpfr_get_exp(t) > mpfr_get_exp(want) - (mpfr_exp_t)p + 2)
+                fail_msg("gelu reference at x = %g, %ld bits: off by 2^%ld relative", xs[i], (long)p,
+                         (long)(mpfr_get_exp(t) - mpfr_get_exp(want)));
+            mpfr_clears(x, y, want, t, (mpfr_ptr)0);
+        }
+}
+
 static void test_bad_activation_attributes_are_explained(void **state)
 {
     (void)state;
@@ -244,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_expm1_and_log1p_gradients_do_not_cancel),
         cmocka_unit_test(test_derivative_near_its_own_zero_keeps_its_digits),
         cmocka_unit_test(test_gelu_tanh_backward_in_the_far_left_tail),
+        cmocka_unit_test(test_gelu_reference_tail_agrees_with_mpfr_erfc),
         cmocka_unit_test(test_bad_activation_attributes_are_explained),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
