@@ -28,7 +28,7 @@ typedef struct run {
     ad__cond cond;          /* rounding error estimates (cond.c)      */
     bool cond_ok;
     bool jump_known;        /* jump below is computed (once, when needed) */
-    size_t jump;            /* a singular node that jumped (singular.c), or SIZE_MAX */
+    size_t jump;            /* a node that jumped (singular.c), or SIZE_MAX */
 } run;
 
 ad_check_opts ad_check_opts_default(void)
@@ -288,7 +288,7 @@ static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double 
         return;
     bool reached = ad__singular_reached(&s->c, u, k);
     if (!reached && s->mp && !s->jump_known) {
-        s->jump = ad__singular_jumped(&s->c, &s->m1);
+        s->jump = ad__jump_find(&s->c, &s->m1);
         s->jump_known = true;
     }
     if (!reached && (!s->jump_known || s->jump == SIZE_MAX))
@@ -310,7 +310,7 @@ static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double 
     else
         snprintf(msg, sizeof msg,
                  "not judged: op '%s' (node %zu) jumped, its input rounded across a point where "
-                 "its derivative is infinite, so its value in double is not the exact one",
+                 "it jumps, so its value in double is not the exact one",
                  n->op->name, at);
     note(r, msg);
 }

@@ -70,10 +70,10 @@ void ad__singular_find(ad__ctx *c);
 /* Whether coordinate k (u == NULL) or direction u moves a singular element. */
 bool ad__singular_reached(const ad__ctx *c, const double *u, size_t k);
 struct ad__mp;
-/* The first singular element's node whose value in double is not the exact
- * one's (its input was rounded across its jump), or SIZE_MAX; evaluates m
- * at x. */
-size_t ad__singular_jumped(const ad__ctx *c, struct ad__mp *m);
+/* The first node the loss depends on with an element whose double value is
+ * not the exact one's beyond rounding (singular.c: a rounded input crossed a
+ * jump), or SIZE_MAX; evaluates m at x. */
+size_t ad__jump_find(const ad__ctx *c, struct ad__mp *m);
 
 /* ---- check_fd.c: central differences with an error estimate ---- */
 typedef struct ad__fd {

@@ -6,11 +6,13 @@
  * d/dx sqrt(x)^2 at 0 is 1, the chain rule's 2 sqrt(0) / (2 sqrt(0)) is
  * 0 * inf; log1p(x) 0^(x^1.25) jumps from 1 to 0 at x = 0. The checker does
  * not judge a disagreement on a coordinate that reaches such an element
- * (check.c); the notes name the op. Nor on any coordinate where such an
- * element jumped: its input was rounded across the jump, so its value in
- * double is not the exact program's (x + x 0^(y^1110) at y = 0.5: y^1110
+ * (check.c); the notes name the op. Nor on any coordinate where an element
+ * jumped: its input was rounded across a jump, so its value in double is
+ * not the exact program's and every coordinate that uses it differs. A
+ * singular element that moved far (x + x 0^(y^1110) at y = 0.5: y^1110
  * underflows to 0, 0^0 is 1 where 0^(2^-1110) is 0, and d/dx reads 2
- * against the exact 1), and every coordinate that uses the value differs. */
+ * against the exact 1), or an infinity of the other sign ((-3)^(3^512):
+ * 3^512 is odd, its double even). */
 #include <math.h>
 #include <string.h>
 #include "check_int.h"
@@ -78,26 +80,49 @@ bool ad__singular_reached(const ad__ctx *c, const double *u, size_t k)
     return false;
 }
 
-size_t ad__singular_jumped(const ad__ctx *c, ad__mp *m)
+/* Whether an element's double value v and exact value e part by more than
+ * rounding can: opposite signs where either is infinite ((-3)^y for y =
+ * 3^512 rounded to an even number is +inf, exactly -inf). */
+static bool signs_part(double v, mpfr_srcptr e)
 {
-    if (c->singular == SIZE_MAX)
-        return SIZE_MAX;
-    mpfr_t f;
-    mpfr_init2(f, m->prec);
-    int bad = ad__mp_eval(m, NULL, 0, 0, f); /* every node's exact value at x, in m->v */
-    mpfr_clear(f);
-    if (bad)
-        return SIZE_MAX;
-    for (size_t i = c->singular; i <= c->last; i++) {
-        if (!(c->reach[i] & AD__REACH_SINGULAR) || !singular_at(c, i))
-            continue;
+    if (isnan(v) || mpfr_nan_p(e) || v == 0.0 || mpfr_zero_p(e))
+        return false;
+    return (isinf(v) || mpfr_inf_p(e)) && (v < 0.0) != (mpfr_sgn(e) < 0);
+}
+
+/* Whether singular node i's element e moved far beyond any rounding. */
+static bool moved_far(double v, mpfr_srcptr e)
+{
+    double exact = mpfr_get_d(e, MPFR_RNDN);
+    return !(fabs(exact - v) <= 0x1p-20 * fmax(fabs(exact), fabs(v)));
+}
+
+/* The first node in the loss's cone whose double value parts from m's. */
+static size_t first_jump(const ad__ctx *c, const ad__mp *m)
+{
+    for (size_t i = 0; i <= c->last; i++) {
         const ad__node *n = &c->t->nodes[i];
-        for (size_t e = 0; e < n->count; e++) {
-            /* far beyond any rounding of a finite value: a jump */
-            double exact = mpfr_get_d(m->v[i] + e, MPFR_RNDN), v = n->val[e];
-            if (!(fabs(exact - v) <= 0x1p-20 * fmax(fabs(exact), fabs(v))))
+        if (n->kind != AD__NODE_OP || !(c->reach[i] & AD__REACH_CONE))
+            continue;
+        bool singular = (c->reach[i] & AD__REACH_SINGULAR) && singular_at(c, i);
+        for (size_t e = 0; e < n->count; e++)
+            if (signs_part(n->val[e], m->v[i] + e) || (singular && moved_far(n->val[e], m->v[i] + e)))
                 return i;
-        }
     }
     return SIZE_MAX;
+}
+
+size_t ad__jump_find(const ad__ctx *c, ad__mp *m)
+{
+    /* every node's value at x, in m->v, at the most bits the replay uses: a
+     * huge integer exponent's parity may show only there (3^512 needs 812) */
+    mpfr_prec_t p0 = m->prec;
+    ad__mp_set_prec(m, m->max_prec);
+    mpfr_t f;
+    mpfr_init2(f, m->prec);
+    int bad = ad__mp_eval(m, NULL, 0, 0, f);
+    mpfr_clear(f);
+    size_t found = bad ? SIZE_MAX : first_jump(c, m);
+    ad__mp_set_prec(m, p0);
+    return found;
 }
