@@ -273,9 +273,9 @@ static void judge_entry(run *s, const double *u, size_t k, ad_check_coord *co, d
 
 /* judge_entry, except that a disagreement on an entry that moves a singular
  * element (singular.c: an op whose local derivative is not finite there, so
- * the chain rule meets 0 * inf), or on any entry where a singular element
- * jumped (its double value is not the exact one), is not judged: skipped,
- * the notes name it. */
+ * the chain rule meets 0 * inf), or on any entry where an element jumped
+ * (its double value is not the exact one: ad__jump_find), is not judged:
+ * skipped, the notes name it. */
 static void judge(run *s, const double *u, size_t k, ad_check_coord *co, double mag)
 {
     ad_check_report *r = s->r;

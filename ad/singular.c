@@ -90,7 +90,8 @@ static bool signs_part(double v, mpfr_srcptr e)
     return (isinf(v) || mpfr_inf_p(e)) && (v < 0.0) != (mpfr_sgn(e) < 0);
 }
 
-/* Whether singular node i's element e moved far beyond any rounding. */
+/* Whether a singular element's double value v lies far beyond any rounding
+ * from its exact value e. */
 static bool moved_far(double v, mpfr_srcptr e)
 {
     double exact = mpfr_get_d(e, MPFR_RNDN);
