@@ -285,6 +285,27 @@ static inline void ad__rows(const ad_shape *s, size_t *rows, size_t *n)
         *rows *= s->dim[k];
 }
 
+/* A row function of a tangent: NAME_jrow's signature. */
+typedef void ad__row_tangent_fn(const double *x, const double *y, const double *dx, size_t n,
+                                double *dy, const double *attr);
+
+/* dy from dx row by row through f (dx NULL: a zero tangent, dy = 0); keep as
+ * KEEP below. The jvp of AD__ROW_KERNELS, and an op's jvp_terms by row. */
+static inline void ad__row_tangents(const ad_op_args *a, const double *dx, double *dy, int keep,
+                                    ad__row_tangent_fn *f)
+{
+    size_t rows, n, m;
+    ad__rows(&a->xs[0], &rows, &n);
+    m = keep ? n : 1;
+    for (size_t r = 0; r < rows; r++) {
+        if (dx)
+            f(a->x[0] + r * n, a->y + r * m, dx + r * n, n, dy + r * m, a->attr);
+        else
+            for (size_t j = 0; j < m; j++)
+                dy[r * m + j] = 0.0;
+    }
+}
+
 #define AD__ROW_KERNELS(NAME, KEEP)                                                       \
     static void NAME##_forward(const ad_op_args *a, double *y)                            \
     {                                                                                     \
@@ -309,17 +330,7 @@ static inline void ad__rows(const ad_shape *s, size_t *rows, size_t *n)
     static void NAME##_jvp(const ad_op_args *a, const double *const dx[AD_MAX_ARITY],     \
                            double *dy)                                                    \
     {                                                                                     \
-        size_t rows, n, m;                                                                \
-        ad__rows(&a->xs[0], &rows, &n);                                                   \
-        m = (KEEP) ? n : 1;                                                               \
-        for (size_t r = 0; r < rows; r++) {                                               \
-            if (dx[0])                                                                    \
-                NAME##_jrow(a->x[0] + r * n, a->y + r * m, dx[0] + r * n, n, dy + r * m,  \
-                            a->attr);                                                     \
-            else                                                                          \
-                for (size_t j = 0; j < m; j++)                                            \
-                    dy[r * m + j] = 0.0;                                                  \
-        }                                                                                 \
+        ad__row_tangents(a, dx[0], dy, (KEEP), NAME##_jrow);                              \
     }                                                                                     \
     static int NAME##_reference(const ad_ref_args *a, mpfr_ptr y, mpfr_rnd_t rnd)         \
     {                                                                                     \

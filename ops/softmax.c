@@ -1,6 +1,5 @@
 /* softmax.c - ops along the last axis: softmax, log_softmax, logsumexp, layer_norm. */
 #include <stdlib.h>
-#include <string.h>
 #include "kernel.h"
 
 /* Rows of all -inf: logsumexp is -inf (the log of an empty sum) with gradient 0;
@@ -545,13 +544,7 @@ static void layer_norm_trow(const double *x, const double *y, const double *t, s
 }
 static void layer_norm_jvp_terms(const ad_op_args *a, const double *const dx[AD_MAX_ARITY], double *dy)
 {
-    size_t rows, n;
-    ad__rows(&a->xs[0], &rows, &n);
-    for (size_t r = 0; r < rows; r++)
-        if (dx[0])
-            layer_norm_trow(a->x[0] + r * n, a->y + r * n, dx[0] + r * n, n, dy + r * n, a->attr);
-        else
-            memset(dy + r * n, 0, n * sizeof *dy);
+    ad__row_tangents(a, dx[0], dy, 1, layer_norm_trow);
 }
 static int layer_norm_rrow(mpfr_srcptr x, size_t n, mpfr_ptr y, const double *attr, mpfr_rnd_t r)
 {

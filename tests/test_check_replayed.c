@@ -34,30 +34,36 @@ static ad_tape *load_program(const char *text, ad_var *loss)
     return t;
 }
 
-/* Checks a replayed program at 256 bits (fast: along directions), fails
- * the test unless it passes, and returns the coordinate of input node
- * `node` (NULL in fast mode). Free r and the tape with done_program. */
-static const ad_check_coord *passing_program(const char *text, bool fast, size_t node,
-                                             ad_tape **t, ad_check_report *r)
-{
-    ad_var loss;
-    *t = load_program(text, &loss);
-    ad_check_opts o = opts(fast, 256);
-    assert_int_equal(ad_check_grad(*t, loss, &o, r), AD_OK);
-    if (!r->pass)
-        fail_msg("fast %d: %s", fast, r->notes);
-    for (size_t i = 0; !fast && i < r->n_coords; i++)
-        if (r->coords[i].node == node)
-            return &r->coords[i];
-    if (!fast)
-        fail_msg("no coordinate for node %zu", node);
-    return NULL;
-}
+/* What a case asserts of the coordinate of its input node (per-coordinate
+ * mode only: fast mode checks directions). */
+typedef void coord_check(const ad_check_coord *x);
 
-static void done_program(ad_tape *t, ad_check_report *r)
+/* Checks a replayed program at 256 bits per coordinate, then fast (along
+ * directions): each must pass, with `note` among the notes (NULL: any), and
+ * per coordinate `check` sees the coordinate of input node `node`. */
+static void passes_both_ways(const char *text, const char *note, size_t node, coord_check *check)
 {
-    ad_check_report_free(r);
-    ad_tape_free(t);
+    for (int fast = 0; fast < 2; fast++) {
+        ad_var loss;
+        ad_tape *t = load_program(text, &loss);
+        ad_check_opts o = opts(fast, 256);
+        ad_check_report r;
+        assert_int_equal(ad_check_grad(t, loss, &o, &r), AD_OK);
+        if (!r.pass)
+            fail_msg("fast %d: %s", fast, r.notes);
+        if (note && !strstr(r.notes, note))
+            fail_msg("fast %d: no note \"%s\" in: %s", fast, note, r.notes);
+        const ad_check_coord *x = NULL;
+        for (size_t i = 0; !fast && i < r.n_coords; i++)
+            if (r.coords[i].node == node)
+                x = &r.coords[i];
+        if (!fast && !x)
+            fail_msg("no coordinate for node %zu", node);
+        if (x)
+            check(x);
+        ad_check_report_free(&r);
+        ad_tape_free(t);
+    }
 }
 
 /* The first run-counted budget's fuzz_expr program, as ad_check_save wrote
@@ -297,22 +303,17 @@ static const char cancelling_kink_program[] =
     "op 13 mul 2 0 12 0\n"
     "op 14 add 2 8 13 0\n"
     "loss 14\n";
+static void skipped_as_cancelling(const ad_check_coord *x)
+{
+    assert_true(x->engine == -0x1p244);
+    assert_true(x->has_kink);
+    assert_int_equal(x->cls, AD_COORD_SKIPPED);
+    assert_string_equal(x->ref_str, "cancels");
+}
 static void test_a_kink_whose_replay_cancels_is_skipped_not_failed(void **state)
 {
     (void)state;
-    for (int fast = 0; fast < 2; fast++) {
-        ad_tape *t;
-        ad_check_report r;
-        const ad_check_coord *x = passing_program(cancelling_kink_program, fast, 0, &t, &r);
-        assert_non_null(strstr(r.notes, "cancels"));
-        if (x) {
-            assert_true(x->engine == -0x1p244);
-            assert_true(x->has_kink);
-            assert_int_equal(x->cls, AD_COORD_SKIPPED);
-            assert_string_equal(x->ref_str, "cancels");
-        }
-        done_program(t, &r);
-    }
+    passes_both_ways(cancelling_kink_program, "cancels", 0, skipped_as_cancelling);
 }
 
 /* x + x 0^(y^1110) at x = -1.25, y = 0.5 (the teeth run of fuzz_expr, stop
@@ -332,21 +333,16 @@ static const char jumped_pow_program[] =
     "op 6 mul 2 0 5 0\n"
     "op 7 add 2 0 6 0\n"
     "loss 7\n";
+static void skipped_where_pow_jumped(const ad_check_coord *x)
+{
+    assert_true(x->engine == 2.0);
+    assert_int_equal(x->cls, AD_COORD_SKIPPED);
+    assert_string_equal(x->ref_str, "singular");
+}
 static void test_a_value_that_jumped_at_a_singular_op_is_not_judged(void **state)
 {
     (void)state;
-    for (int fast = 0; fast < 2; fast++) {
-        ad_tape *t;
-        ad_check_report r;
-        const ad_check_coord *x = passing_program(jumped_pow_program, fast, 0, &t, &r);
-        assert_non_null(strstr(r.notes, "op 'pow' (node 5) jumped"));
-        if (x) {
-            assert_true(x->engine == 2.0);
-            assert_int_equal(x->cls, AD_COORD_SKIPPED);
-            assert_string_equal(x->ref_str, "singular");
-        }
-        done_program(t, &r);
-    }
+    passes_both_ways(jumped_pow_program, "op 'pow' (node 5) jumped", 0, skipped_where_pow_jumped);
 }
 
 /* x^(x^(x^M)) nf^(s^(x^(x^M))) nf^x y at x = 1, M = DBL_MAX, nf = s = 1.75,
@@ -377,22 +373,18 @@ static const char stiff_power_program[] =
     "op 15 mul 2 13 14 0\n"
     "op 16 mul 2 15 3 0\n"
     "loss 16\n";
+static void matches_the_stiff_derivative(const ad_check_coord *x)
+{
+    double L = log(1.75), p = pow(1.75, 1.75);
+    double want = 2.0 * (1.75 * p + 1.75 * p * L * (1.75 * L) + 1.75 * p * L);
+    assert_int_equal(x->cls, AD_COORD_OK);
+    if (!(fabs(x->ref - want) <= 1e-14 * want && fabs(x->engine - want) <= 1e-14 * want))
+        fail_msg("d/dx: engine %.17g, MPFR %.17g, by hand %.17g", x->engine, x->ref, want);
+}
 static void test_a_stiff_node_makes_the_replay_step_smaller(void **state)
 {
     (void)state;
-    double L = log(1.75), p = pow(1.75, 1.75);
-    double want = 2.0 * (1.75 * p + 1.75 * p * L * (1.75 * L) + 1.75 * p * L);
-    for (int fast = 0; fast < 2; fast++) {
-        ad_tape *t;
-        ad_check_report r;
-        const ad_check_coord *x = passing_program(stiff_power_program, fast, 0, &t, &r);
-        if (x) {
-            assert_int_equal(x->cls, AD_COORD_OK);
-            if (!(fabs(x->ref - want) <= 1e-14 * want && fabs(x->engine - want) <= 1e-14 * want))
-                fail_msg("d/dx: engine %.17g, MPFR %.17g, by hand %.17g", x->engine, x->ref, want);
-        }
-        done_program(t, &r);
-    }
+    passes_both_ways(stiff_power_program, NULL, 0, matches_the_stiff_derivative);
 }
 
 /* relu(-3 x + 1^((-3)^0.8125) 1.25e-321) (-3) / 2 + abs(x) at x = 0 (the
@@ -425,21 +417,17 @@ static const char near_kink_program[] =
     "op 16 abs 1 1 0\n"
     "op 17 add 2 15 16 0\n"
     "loss 17\n";
+static void judged_in_abs_hull(const ad_check_coord *x)
+{
+    assert_true(x->engine == 4.5);
+    assert_true(x->has_kink && x->kink.exactly_on);
+    if (!(fmin(x->kink.left, x->kink.right) == 3.5 && fmax(x->kink.left, x->kink.right) == 5.5))
+        fail_msg("one-sided %.17g, %.17g: want 3.5 and 5.5", x->kink.left, x->kink.right);
+}
 static void test_the_replay_step_stops_short_of_a_nearby_kink(void **state)
 {
     (void)state;
-    for (int fast = 0; fast < 2; fast++) {
-        ad_tape *t;
-        ad_check_report r;
-        const ad_check_coord *x = passing_program(near_kink_program, fast, 1, &t, &r);
-        if (x) {
-            assert_true(x->engine == 4.5);
-            assert_true(x->has_kink && x->kink.exactly_on);
-            if (!(fmin(x->kink.left, x->kink.right) == 3.5 && fmax(x->kink.left, x->kink.right) == 5.5))
-                fail_msg("one-sided %.17g, %.17g: want 3.5 and 5.5", x->kink.left, x->kink.right);
-        }
-        done_program(t, &r);
-    }
+    passes_both_ways(near_kink_program, NULL, 1, judged_in_abs_hull);
 }
 
 /* A tower of powers (the teeth run of fuzz_expr, stop 15): (-3)^(2^((-3)^2))
@@ -472,22 +460,17 @@ static const char parity_jump_program[] =
     "op 17 pow 2 0 16 0\n"
     "op 18 mul 2 17 7 0\n"
     "loss 18\n";
+static void skipped_where_the_infinity_parts(const ad_check_coord *a)
+{
+    double b = pow(0.375, 9.0), want = 2.0 * b * pow(0.375, b - 1.0);
+    if (!(fabs(a->engine - want) <= 1e-15 * want))
+        fail_msg("d/da: engine %.17g, by hand %.17g", a->engine, want);
+    assert_int_equal(a->cls, AD_COORD_SKIPPED);
+}
 static void test_an_infinity_whose_sign_parts_from_the_exact_is_not_judged(void **state)
 {
     (void)state;
-    double b = pow(0.375, 9.0), want = 2.0 * b * pow(0.375, b - 1.0);
-    for (int fast = 0; fast < 2; fast++) {
-        ad_tape *t;
-        ad_check_report r;
-        const ad_check_coord *a = passing_program(parity_jump_program, fast, 0, &t, &r);
-        assert_non_null(strstr(r.notes, "op 'pow' (node 11) jumped"));
-        if (a) {
-            if (!(fabs(a->engine - want) <= 1e-15 * want))
-                fail_msg("d/da: engine %.17g, by hand %.17g", a->engine, want);
-            assert_int_equal(a->cls, AD_COORD_SKIPPED);
-        }
-        done_program(t, &r);
-    }
+    passes_both_ways(parity_jump_program, "op 'pow' (node 11) jumped", 0, skipped_where_the_infinity_parts);
 }
 
 int main(void)
